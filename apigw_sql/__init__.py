@@ -1,0 +1,27 @@
+"""apigw-sql: audit AWS API Gateway with SQL.
+
+>>> import apigw_sql
+>>> con = apigw_sql.connect(regions=["eu-west-1"])          # doctest: +SKIP
+>>> con.sql("SELECT name FROM aws_api_gateway_rest_api").rows  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["connect", "Connection", "QueryError", "Result"]
+
+
+def connect(**options: Any) -> "Connection":
+    """Open a session (see Connection for the options: profile, regions, endpoint_url, ttl, ...)."""
+    from .engine import Connection
+
+    return Connection(**options)
+
+
+def __getattr__(name: str) -> Any:  # keep `import apigw_sql` light: DuckDB and boto3 load on first use
+    if name in ("Connection", "QueryError", "Result"):
+        from . import engine
+
+        return getattr(engine, name)
+    raise AttributeError(name)

@@ -1,0 +1,467 @@
+"""The one executor behind every table: accounts, regions, parents, pagination, retries,
+rate limits, the read-only guard, the call cache and the fetch log.
+
+A table names its calls; this module decides how many to make. Work is split into units
+(one account x region x parent row); units run in a thread pool, so regions and parents are
+fetched in parallel under the shared rate limiter. A unit that fails is reported and the
+others are still answered.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from .catalog import Catalog, TableSpec
+from .ratelimit import Cancelled, RateLimiter
+from .rowbuild import build_rows, get_path
+
+READ_ONLY = re.compile(r"^(Get|List|Describe|Lookup)[A-Z]")
+# Parameters that would make a read-only call return a secret.
+SECRET_PARAMS = {"includeValue", "includeValues", "WithDecryption"}
+
+
+class ReadOnlyViolation(RuntimeError):
+    """An operation that could change or reveal something was about to be sent."""
+
+
+class CredentialsError(RuntimeError):
+    """No usable AWS credentials."""
+
+
+@dataclass
+class FetchConfig:
+    profile: str | None = None
+    regions: list[str] | None = None       # None: every region enabled for the account
+    endpoint_url: str | None = None        # None: boto3's own resolution, which honours AWS_ENDPOINT_URL
+    max_attempts: int = 5                  # botocore standard retry mode attempts
+    rate_limit: bool = True
+    ttl: float = 300.0
+    workers: int = 16
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+
+@dataclass
+class CallRecord:
+    table: str
+    service: str
+    operation: str
+    account_id: str
+    region: str
+    params: str
+    started_at: datetime
+    duration_ms: float
+    items: int
+    throttled_retries: int
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass
+class FetchError:
+    table: str
+    account_id: str
+    region: str
+    operation: str
+    code: str
+    message: str
+
+    @property
+    def hint(self) -> str:
+        code = self.code
+        if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
+            return "grant the read-only permission or narrow the regions with --regions"
+        if "Throttl" in code or code in ("TooManyRequestsException", "RequestLimitExceeded"):
+            return "throttled past the retries: retry later, or narrow the query with WHERE region/API id"
+        if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+            return "the endpoint is unreachable: check the network, the region, or AWS_ENDPOINT_URL"
+        if code == "OptInRequired" or code == "InvalidClientTokenId":
+            return "the region is not enabled for this account: leave it out with --regions"
+        return "see the error message; the other regions were answered"
+
+    def line(self) -> str:
+        return (f"warning: {self.table}: {self.operation} failed in {self.account_id}/{self.region}: "
+                f"{self.code}: {self.message} ({self.hint})")
+
+
+@dataclass
+class Target:
+    """One account the session reads: how to reach it and who it is."""
+
+    session: Any
+    account_id: str
+    partition: str
+    home_region: str
+
+
+@dataclass
+class Progress:
+    calls: int = 0
+    cache_hits: int = 0
+    throttled: int = 0
+    failed: int = 0
+    tables: set[str] = field(default_factory=set)
+
+
+class QueryFetch:
+    """The errors and progress of one query's fetch."""
+
+    def __init__(self, on_progress: Callable[[Progress], None] | None = None):
+        self.errors: list[FetchError] = []
+        self.progress = Progress()
+        self.on_progress = on_progress
+        self._lock = threading.Lock()
+
+    def error(self, err: FetchError) -> None:
+        with self._lock:
+            self.errors.append(err)
+            self.progress.failed += 1
+
+    def tick(self, calls: int = 0, cache_hits: int = 0, throttled: int = 0) -> None:
+        with self._lock:
+            self.progress.calls += calls
+            self.progress.cache_hits += cache_hits
+            self.progress.throttled += throttled
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+
+class UnitContext:
+    """What a Python rows function (the escape hatch named in a table file) may use."""
+
+    def __init__(self, fetcher: Fetcher, spec: TableSpec, target: Target | None, region: str | None,
+                 parent: dict[str, Any] | None, query: QueryFetch, constraints: dict[str, set[str]]):
+        self.fetcher = fetcher
+        self.spec = spec
+        self.target = target
+        self.region = region
+        self.parent = parent
+        self.query = query
+        self.constraints = constraints
+
+    @property
+    def account_id(self) -> str | None:
+        return self.target.account_id if self.target else None
+
+    def call(self, operation: str, region: str | None = None, **params: Any) -> list[dict[str, Any]]:
+        """Make a read-only call for this table (paginated, cached, logged); returns the pages."""
+        assert self.target is not None and self.spec.service is not None
+        return self.fetcher.call(self.spec.name, self.target, self.spec.service, region or self.region or "",
+                                 operation, params, self.query)
+
+    def parent_rows(self, constraints: dict[str, set[str]] | None = None) -> list[dict[str, Any]]:
+        assert self.spec.parent
+        return self.fetcher.table_rows(self.spec.parent, constraints or {}, self.query)
+
+
+class Fetcher:
+    def __init__(self, catalog: Catalog, config: FetchConfig | None = None):
+        self.catalog = catalog
+        self.config = config or FetchConfig()
+        self.limiter = RateLimiter(enabled=self.config.rate_limit)
+        self.log: list[CallRecord] = []
+        self.cancel_event = threading.Event()
+        self._targets: list[Target] | None = None
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._regions: dict[tuple[str, str], list[str]] = {}
+        self._cache: dict[tuple, tuple[float, list[dict[str, Any]]]] = {}
+        self._inflight: dict[tuple, threading.Lock] = {}
+        self._lock = threading.RLock()
+        self._pool = ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="apigw-sql-fetch")
+
+    # ---- accounts, regions, clients -------------------------------------------------------
+    def targets(self) -> list[Target]:
+        with self._lock:
+            if self._targets is None:
+                self._targets = [self._resolve_target()]
+            return self._targets
+
+    def _resolve_target(self) -> Target:
+        import boto3
+        import botocore.exceptions as bx
+
+        try:
+            session = boto3.Session(profile_name=self.config.profile)
+        except bx.ProfileNotFound:
+            raise CredentialsError(f"AWS profile {self.config.profile!r} not found: check ~/.aws/config "
+                                   "or run 'aws configure --profile NAME'") from None
+        home = session.region_name or "us-east-1"
+        sts = self._make_client(session, "sts", home)
+        started = time.monotonic()
+        try:
+            identity = sts.get_caller_identity()
+        except (bx.NoCredentialsError, bx.PartialCredentialsError):
+            raise CredentialsError("no AWS credentials found: configure a profile (aws configure), set "
+                                   "AWS_PROFILE or AWS_ACCESS_KEY_ID, or try the sandbox with --sandbox") from None
+        except bx.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            raise CredentialsError(f"the AWS credentials were refused ({code}): refresh them "
+                                   "(aws sso login, new keys) or pick another --profile") from None
+        except bx.BotoCoreError as exc:
+            raise CredentialsError(f"cannot reach AWS STS ({exc}): check the network or AWS_ENDPOINT_URL") from None
+        arn = identity.get("Arn", "arn:aws:")
+        partition = arn.split(":")[1] if arn.count(":") >= 2 else "aws"
+        target = Target(session=session, account_id=identity["Account"], partition=partition, home_region=home)
+        self._record(CallRecord("(session)", "sts", "GetCallerIdentity", target.account_id, home, "{}",
+                                _now(), (time.monotonic() - started) * 1000, 1, 0))
+        return target
+
+    def _make_client(self, session: Any, service: str, region: str) -> Any:
+        from botocore.config import Config
+
+        config = Config(retries={"mode": "standard", "max_attempts": self.config.max_attempts},
+                        connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout,
+                        max_pool_connections=self.config.workers, user_agent_extra="apigw-sql")
+        kwargs: dict[str, Any] = {"region_name": region, "config": config}
+        if self.config.endpoint_url:
+            kwargs["endpoint_url"] = self.config.endpoint_url
+        with self._lock:  # creating clients from one session is not thread-safe
+            client = session.client(service, **kwargs)
+        client.meta.events.register("before-parameter-build", _read_only_guard)
+        return client
+
+    def client(self, target: Target, service: str, region: str) -> Any:
+        key = (target.account_id, service, region)
+        with self._lock:
+            client = self._clients.get(key)
+        if client is None:
+            client = self._make_client(target.session, service, region)
+            with self._lock:
+                client = self._clients.setdefault(key, client)
+        return client
+
+    def regions(self, target: Target, service: str, query: QueryFetch) -> list[str]:
+        if self.config.regions:
+            return list(self.config.regions)
+        key = (target.account_id, service)
+        with self._lock:
+            if key in self._regions:
+                return self._regions[key]
+        try:
+            pages = self.call("(regions)", target, "ec2", target.home_region, "DescribeRegions",
+                              {"AllRegions": False}, query)
+            found = sorted(r["RegionName"] for page in pages for r in page.get("Regions", [])
+                           if r.get("OptInStatus") in (None, "opt-in-not-required", "opted-in"))
+        except _CallFailed:
+            found = []
+        if not found:  # DescribeRegions denied: fall back to the regions botocore knows for the service
+            found = sorted(target.session.get_available_regions(service, partition_name=target.partition))
+        with self._lock:
+            self._regions[key] = found
+        return found
+
+    # ---- calls ------------------------------------------------------------------------------
+    def call(self, table: str, target: Target, service: str, region: str, operation: str,
+             params: dict[str, Any], query: QueryFetch) -> list[dict[str, Any]]:
+        """All pages of one read-only call, from the cache when fresh. Raises _CallFailed."""
+        key = (target.account_id, region, service, operation, json.dumps(params, sort_keys=True, default=str))
+        with self._lock:
+            gate = self._inflight.setdefault(key, threading.Lock())
+        with gate:  # single flight: two tables needing the same call make it once
+            with self._lock:
+                hit = self._cache.get(key)
+            if hit is not None and time.monotonic() - hit[0] < self.config.ttl:
+                query.tick(cache_hits=1)
+                return hit[1]
+            pages = self._call_uncached(table, target, service, region, operation, params, query)
+            with self._lock:
+                self._cache[key] = (time.monotonic(), pages)
+            return pages
+
+    def _call_uncached(self, table: str, target: Target, service: str, region: str, operation: str,
+                       params: dict[str, Any], query: QueryFetch) -> list[dict[str, Any]]:
+        import botocore.exceptions as bx
+        from botocore import xform_name
+
+        client = self.client(target, service, region)
+        method = xform_name(operation)
+        paginate = client.can_paginate(method)
+        pages: list[dict[str, Any]] = []
+        param_text = json.dumps(params, sort_keys=True, default=str)
+        iterator = iter(client.get_paginator(method).paginate(**params)) if paginate else None
+        while True:
+            if self.cancel_event.is_set():
+                raise Cancelled()
+            self.limiter.acquire(service, operation, target.account_id, region, self.cancel_event)
+            started_at, started = _now(), time.monotonic()
+            try:
+                if iterator is not None:
+                    try:
+                        page = next(iterator)
+                    except StopIteration:
+                        break
+                else:
+                    page = getattr(client, method)(**params)
+            except bx.ClientError as exc:
+                err = exc.response.get("Error", {})
+                retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                self._failed(table, target, service, region, operation, param_text, started_at, started,
+                             err.get("Code") or "ClientError", err.get("Message") or str(exc), retries, query)
+            except ReadOnlyViolation:
+                raise
+            except bx.BotoCoreError as exc:
+                code = type(exc).__name__
+                self._failed(table, target, service, region, operation, param_text, started_at, started,
+                             code, str(exc), 0, query)
+            retries = page.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            page.pop("ResponseMetadata", None)
+            self._record(CallRecord(table, service, operation, target.account_id, region, param_text, started_at,
+                                    (time.monotonic() - started) * 1000, _count_items(page), retries))
+            query.tick(calls=1, throttled=retries)
+            pages.append(page)
+            if iterator is None:
+                break
+        return pages
+
+    def _failed(self, table: str, target: Target, service: str, region: str, operation: str, params: str,
+                started_at: datetime, started: float, code: str, message: str, retries: int,
+                query: QueryFetch) -> None:
+        message = " ".join(str(message).split())[:300]
+        self._record(CallRecord(table, service, operation, target.account_id, region, params, started_at,
+                                (time.monotonic() - started) * 1000, 0, retries, code, message))
+        query.tick(calls=1, throttled=retries)
+        query.error(FetchError(table, target.account_id, region, operation, code, message))
+        raise _CallFailed(code)
+
+    def _record(self, record: CallRecord) -> None:
+        with self._lock:
+            self.log.append(record)
+
+    # ---- tables -----------------------------------------------------------------------------
+    def table_rows(self, name: str, constraints: dict[str, set[str]], query: QueryFetch) -> list[dict[str, Any]]:
+        """Rows of a table narrowed by pushdown constraints (a superset of what the WHERE keeps)."""
+        spec = self.catalog[name]
+        query.progress.tables.add(name)
+        if spec.scope == "local":
+            return build_rows(spec, spec.rows_function()(UnitContext(self, spec, None, None, None, query,
+                                                                     constraints)), {})
+        wanted_regions = constraints.get("region")
+        units: list[tuple[Target, str, dict[str, Any] | None]] = []
+        if spec.parent:
+            parent_constraints: dict[str, set[str]] = {}
+            if wanted_regions is not None:
+                parent_constraints["region"] = wanted_regions
+            for col in spec.columns:
+                if col.pushdown == "parent" and col.name in constraints:
+                    parent_constraints[col.pushdown_target] = constraints[col.name]  # type: ignore[index]
+            parents = self.table_rows(spec.parent, parent_constraints, query)
+            targets = {t.account_id: t for t in self.targets()}
+            for row in parents:
+                if all(str(row.get(c)) in vals for c, vals in parent_constraints.items()):
+                    units.append((targets[row["account_id"]], row["region"], row))
+        else:
+            for target in self.targets():
+                for region in self.regions(target, spec.service or "", query):
+                    if wanted_regions is None or region in wanted_regions:
+                        units.append((target, region, None))
+        param_values = [(c.pushdown_target, sorted(constraints[c.name])) for c in spec.columns
+                        if c.pushdown == "param" and c.name in constraints]
+        futures: list[Future] = []
+        for target, region, parent in units:
+            for extra in _param_combinations(param_values):
+                futures.append(self._pool.submit(self._run_unit, spec, target, region, parent, extra,
+                                                 constraints, query))
+        rows: list[dict[str, Any]] = []
+        for fut in futures:
+            rows.extend(fut.result())
+        return rows
+
+    def _run_unit(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
+                  extra_params: dict[str, Any], constraints: dict[str, set[str]],
+                  query: QueryFetch) -> list[dict[str, Any]]:
+        context = {"$region": region, "$account_id": target.account_id, "$partition": target.partition,
+                   "$parent": parent or {}}
+        try:
+            if spec.fetch.rows:
+                items: Iterable[Any] = spec.rows_function()(
+                    UnitContext(self, spec, target, region, parent, query, constraints))
+            else:
+                params = {k: _bind(v, context) for k, v in spec.fetch.params.items()}
+                params.update(extra_params)
+                pages = self.call(spec.name, target, spec.service or "", region, spec.fetch.operation or "",
+                                  params, query)
+                items = _items(pages, spec.fetch.items, context)
+            return build_rows(spec, items, context)
+        except _CallFailed:
+            return []
+
+    def close(self) -> None:
+        self.cancel_event.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def clear_cache(self, table: str | None = None) -> None:
+        with self._lock:
+            if table is None:
+                self._cache.clear()
+            else:
+                ops = self._operations_of(table)
+                for key in [k for k in self._cache if (k[2], k[3]) in ops]:
+                    del self._cache[key]
+
+    def _operations_of(self, table: str) -> set[tuple[str, str]]:
+        spec = self.catalog[table]
+        return {(spec.service or "", spec.fetch.operation)} if spec.fetch.operation else set()
+
+    def cache_entries(self) -> list[tuple[str, str, str, str, int, float]]:
+        """(service, operation, account, region, pages, age in seconds) for each cached call."""
+        now = time.monotonic()
+        with self._lock:
+            return [(k[2], k[3], k[0], k[1], len(v[1]), now - v[0]) for k, v in self._cache.items()]
+
+
+class _CallFailed(Exception):
+    """A call failed and was reported; the unit yields no rows."""
+
+
+def _read_only_guard(model: Any = None, params: dict[str, Any] | None = None, **_: Any) -> None:
+    name = getattr(model, "name", "")
+    if not READ_ONLY.match(name):
+        raise ReadOnlyViolation(f"refused {name}: apigw-sql only reads (Get, List, Describe, Lookup)")
+    for key in SECRET_PARAMS & set(params or {}):
+        if params and params[key]:
+            raise ReadOnlyViolation(f"refused {name} with {key}=true: apigw-sql never fetches secret values")
+
+
+def _bind(value: Any, context: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("$"):
+        return get_path(None, value, context)
+    if isinstance(value, list):
+        return [_bind(v, context) for v in value]
+    return value
+
+
+def _items(pages: list[dict[str, Any]], path: str | None, context: dict[str, Any]) -> list[Any]:
+    if not path:
+        return pages
+    items: list[Any] = []
+    for page in pages:
+        value = get_path(page, path, context)
+        if isinstance(value, list):
+            items.extend(value)
+        elif value is not None:
+            items.append(value)
+    return items
+
+
+def _count_items(page: dict[str, Any]) -> int:
+    for value in page.values():
+        if isinstance(value, list):
+            return len(value)
+    return 1
+
+
+def _param_combinations(values: list[tuple[str | None, list[str]]]) -> list[dict[str, Any]]:
+    combos: list[dict[str, Any]] = [{}]
+    for name, options in values:
+        combos = [{**c, name: v} for c in combos for v in options]
+    return combos
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)

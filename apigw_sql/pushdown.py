@@ -1,0 +1,168 @@
+"""Which catalog tables a statement reads, and which WHERE filters can narrow their fetch.
+
+Only top-level conjuncts of a SELECT's WHERE that compare a pushdown column of a table in that
+SELECT's FROM/JOIN list with literals (``=`` or ``IN``) are pushed. Filters under OR or NOT, in an
+outer join's ON, or on a derived table are not. Equality is null-rejecting, so a pushed filter
+can only drop rows the WHERE drops anyway, whatever the join type; DuckDB still applies the
+whole WHERE, so pushdown never changes a result.
+
+>>> from apigw_sql.catalog import load_catalog
+>>> uses = analyze_statement(parse("SELECT * FROM aws_api_gateway_stage s WHERE s.region = 'eu-west-1'")[0], load_catalog())
+>>> uses["aws_api_gateway_stage"].constraints
+{'region': {'eu-west-1'}}
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from .catalog import Catalog
+
+
+class SQLSyntaxError(ValueError):
+    """The statement does not parse; the message gives line and column."""
+
+
+@dataclass
+class TableUse:
+    """How a statement reads one catalog table: per pushdown column, the allowed values.
+
+    A column missing from ``constraints`` is unconstrained. Several references to the same
+    table merge by union per column, which is a superset and so stays sound.
+    """
+
+    name: str
+    constraints: dict[str, set[str]] = field(default_factory=dict)
+
+    def merge(self, other: dict[str, set[str]]) -> None:
+        self.constraints = {c: self.constraints[c] | other[c] for c in self.constraints.keys() & other.keys()}
+
+
+def parse(sql: str) -> list[exp.Expression]:
+    try:
+        return [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except (ParseError, TokenError) as exc:
+        raise SQLSyntaxError(_describe_parse_error(exc)) from None
+
+
+def _describe_parse_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if errors:
+        e = errors[0]
+        near = (e.get("highlight") or "").strip()
+        return f"syntax error at line {e.get('line')}, column {e.get('col')}" + (f" near {near!r}" if near else "") \
+            + f": {e.get('description', 'invalid SQL').lower()}"
+    return f"syntax error: {str(exc).splitlines()[0]}"
+
+
+def cte_names(statement: exp.Expression) -> set[str]:
+    return {cte.alias_or_name for cte in statement.find_all(exp.CTE)}
+
+
+def table_refs(statement: exp.Expression) -> list[exp.Table]:
+    """Plain table references (not functions, files, CTEs or other databases' tables)."""
+    ctes = cte_names(statement)
+    refs = []
+    for table in statement.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue
+        if table.args.get("db") and table.db.lower() != "main":
+            continue
+        if table.name in ctes:
+            continue
+        refs.append(table)
+    return refs
+
+
+def analyze_statement(statement: exp.Expression, catalog: Catalog) -> dict[str, TableUse]:
+    uses: dict[str, TableUse] = {}
+    for table in table_refs(statement):
+        if table.name not in catalog:
+            continue
+        constraints = _constraints_for(table, catalog)
+        if table.name in uses:
+            uses[table.name].merge(constraints)
+        else:
+            uses[table.name] = TableUse(table.name, constraints)
+    return uses
+
+
+def _constraints_for(table: exp.Table, catalog: Catalog) -> dict[str, set[str]]:
+    holder = table.parent
+    if not isinstance(holder, (exp.From, exp.Join)):
+        return {}
+    select = holder.parent
+    if not isinstance(select, exp.Select):
+        return {}
+    alias = table.args.get("alias")
+    if alias is not None and alias.args.get("columns"):
+        return {}  # columns renamed by the alias: names in WHERE no longer match the spec
+    where = select.args.get("where")
+    if where is None:
+        return {}
+    sources = _sources(select)
+    qualifier = table.alias_or_name
+    pushable = catalog[table.name].pushdown_columns
+    found: dict[str, set[str]] = {}
+    for conjunct in _conjuncts(where.this):
+        hit = _column_values(conjunct)
+        if hit is None:
+            continue
+        column, values = hit
+        if column.name not in pushable:
+            continue
+        if column.table:
+            if column.table != qualifier:
+                continue
+        elif len(sources) != 1:
+            continue  # an unqualified name is ours only when we are the only source
+        key = column.name
+        found[key] = found[key] & values if key in found else set(values)
+    return found
+
+
+def _sources(select: exp.Select) -> list[exp.Expression]:
+    sources = []
+    from_ = select.args.get("from") or select.args.get("from_")
+    if from_ is not None:
+        sources.append(from_.this)
+    for join in select.args.get("joins") or []:
+        sources.append(join.this)
+    return sources
+
+
+def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    node = node.unnest() if isinstance(node, exp.Paren) else node
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _literal(node: exp.Expression) -> str | None:
+    if isinstance(node, exp.Literal):
+        return node.this
+    return None
+
+
+def _column_values(node: exp.Expression) -> tuple[exp.Column, set[str]] | None:
+    if isinstance(node, exp.EQ):
+        left, right = node.left, node.right
+        if isinstance(right, exp.Column):
+            left, right = right, left
+        if isinstance(left, exp.Column):
+            value = _literal(right)
+            if value is not None:
+                return left, {value}
+        return None
+    if isinstance(node, exp.In) and not node.args.get("query") and not node.args.get("unnest"):
+        column = node.this
+        if not isinstance(column, exp.Column):
+            return None
+        values = [_literal(v) for v in node.expressions]
+        if not values or any(v is None for v in values):
+            return None
+        return column, set(values)  # type: ignore[arg-type]
+    return None
