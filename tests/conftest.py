@@ -1,0 +1,45 @@
+"""Shared fixtures: one seeded sandbox (a real AWS-compatible server on loopback) per test run."""
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator
+
+import pytest
+
+# Tests never touch a real account: dummy credentials, no shared config files.
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+                  AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import apigw_sql  # noqa: E402
+
+# A region the demo estate does not use: tests that build their own resources put them here.
+TEST_REGION = "ap-southeast-2"
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator["object"]:
+    from apigw_sql.sandbox import Sandbox
+
+    with Sandbox(seed=True) as sb:
+        yield sb
+
+
+@pytest.fixture()
+def connect(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
+    """Open connections to the sandbox: the demo regions plus TEST_REGION unless regions= is given."""
+    opened = []
+
+    def _connect(**options):
+        options.setdefault("endpoint_url", sandbox.endpoint_url)
+        options.setdefault("regions", [*sandbox.regions, TEST_REGION])
+        options.setdefault("max_attempts", 1)
+        options.setdefault("rate_limit", False)
+        con = apigw_sql.connect(**options)
+        opened.append(con)
+        return con
+
+    yield _connect
+    for con in opened:
+        con.close()
