@@ -1,0 +1,86 @@
+"""One place that renders results, for the CLI, the shell and the check runner alike.
+
+>>> print(render(["a", "b"], ["BIGINT", "JSON"], [(1, '{"x": 1}')], "jsonl"))
+{"a": 1, "b": {"x": 1}}
+>>> print(render(["a"], ["VARCHAR"], [(None,)], "csv"))
+a
+<BLANKLINE>
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Sequence
+
+FORMATS = ("table", "csv", "json", "jsonl", "markdown", "line")
+NULL = "∅"  # shown for NULL in people-facing formats, so it is not confused with an empty string
+
+
+def render(columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table",
+           max_width: int | None = None) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt in ("json", "jsonl"):
+        records = [{c: _json_value(v, t) for c, t, v in zip(columns, types, row)} for row in rows]
+        if fmt == "json":
+            return json.dumps(records, indent=2, default=_default, ensure_ascii=False)
+        return "\n".join(json.dumps(r, default=_default, ensure_ascii=False) for r in records)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if v is None else _text(v) for v in row])
+        return buf.getvalue()
+    if fmt == "line":
+        width = max((len(c) for c in columns), default=0)
+        blocks = []
+        for row in rows:
+            blocks.append("\n".join(f"{c.rjust(width)} = {_cell(v, None)}" for c, v in zip(columns, row)))
+        return "\n\n".join(blocks)
+    from tabulate import tabulate
+
+    cells = [[_cell(v, max_width) for v in row] for row in rows]
+    tablefmt = "github" if fmt == "markdown" else "rounded_outline"
+    return tabulate(cells, headers=list(columns), tablefmt=tablefmt, disable_numparse=True)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=_default, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _cell(value: Any, max_width: int | None) -> str:
+    if value is None:
+        return NULL
+    text = _text(value).replace("\n", "\\n")
+    if max_width and len(text) > max_width:
+        text = text[: max_width - 1] + "…"
+    return text
+
+
+def _json_value(value: Any, ctype: str) -> Any:
+    if ctype == "JSON" and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    return str(value)
