@@ -91,12 +91,9 @@ class Connection:
         """The catalog tables a query reads and the pushdown constraints on each (no fetch)."""
         uses: dict[str, pushdown.TableUse] = {}
         for statement in self._split(text):
-            for name, use in self._analyze(statement).items():
-                if name in uses:
-                    uses[name].merge(use.constraints)
-                else:
-                    uses[name] = use
-        return uses
+            for use in self._analyze(statement).values():
+                _merge(uses, use)
+        return self._resolve(uses)
 
     def fetch(self, names: list[str], on_progress: Callable[[Progress], None] | None = None) -> QueryFetch:
         """Fetch whole tables (no pushdown) and load them; used by runners that plan many queries."""
@@ -175,6 +172,34 @@ class Connection:
                 _merge(uses, use)
         return uses
 
+    def _resolve(self, uses: dict[str, pushdown.TableUse]) -> dict[str, pushdown.TableUse]:
+        """Evaluate constant expressions in pushed filters; drop a filter DuckDB cannot evaluate."""
+        import duckdb
+
+        memo: dict[pushdown.Pending, str | None] = {}
+
+        def value(v: Any) -> str | None:
+            if not isinstance(v, pushdown.Pending):
+                return v
+            if v not in memo:
+                try:
+                    row = self.duck.execute(f"SELECT CAST(({v.sql}) AS VARCHAR)").fetchone()
+                    memo[v] = row[0] if row else None
+                except duckdb.Error:
+                    memo[v] = None
+            return memo[v]
+
+        for use in uses.values():
+            constraints = {}
+            for col, values in use.constraints.items():
+                resolved = {value(v) for v in values}
+                if None not in resolved:
+                    constraints[col] = resolved
+            use.constraints = constraints
+            for col, b in list(use.bounds.items()):
+                use.bounds[col] = pushdown.Bounds(value(b.low), b.low_inclusive, value(b.high), b.high_inclusive)
+        return uses
+
     def _analyze_by_tokens(self, statement: str) -> dict[str, pushdown.TableUse]:
         # sqlglot cannot parse every DuckDB statement; read every catalog name it mentions, whole.
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", statement))
@@ -191,7 +216,7 @@ class Connection:
         started = time.monotonic()
         with self._lock:
             self.fetcher.cancel_event.clear()
-            uses = self._analyze(statement)
+            uses = self._resolve(self._analyze(statement))
             query = self._fetch_and_load(uses, on_progress)
             try:
                 rel = self.duck.sql(statement)
@@ -217,7 +242,7 @@ class Connection:
         rows: dict[str, Any] = {}
         if remote:
             with ThreadPoolExecutor(max_workers=min(8, len(remote)), thread_name_prefix="apigw-sql-table") as pool:
-                futures = {u.name: pool.submit(self.fetcher.table_rows, u.name, u.constraints, query)
+                futures = {u.name: pool.submit(self.fetcher.table_rows, u.name, u.constraints, query, u.bounds)
                            for u in remote}
                 for name, fut in futures.items():
                     try:
@@ -228,7 +253,7 @@ class Connection:
         if self.fetcher.cancel_event.is_set():
             raise Cancelled()
         for use in local:  # after the remote fetch, so the fetch log includes this query's calls
-            rows[use.name] = self.fetcher.table_rows(use.name, use.constraints, query)
+            rows[use.name] = self.fetcher.table_rows(use.name, use.constraints, query, use.bounds)
         for name, table_rows in rows.items():
             self._load(self.catalog[name], table_rows)
         return query
@@ -251,9 +276,9 @@ class Connection:
 
 def _merge(into: dict[str, pushdown.TableUse], use: pushdown.TableUse) -> None:
     if use.name in into:
-        into[use.name].merge(use.constraints)
+        into[use.name].merge(use.constraints, use.bounds)
     else:
-        into[use.name] = pushdown.TableUse(use.name, dict(use.constraints))
+        into[use.name] = pushdown.TableUse(use.name, dict(use.constraints), dict(use.bounds))
 
 
 def _creates(tree: Any, name: str) -> bool:

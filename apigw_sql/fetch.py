@@ -136,7 +136,8 @@ class UnitContext:
     """What a Python rows function (the escape hatch named in a table file) may use."""
 
     def __init__(self, fetcher: Fetcher, spec: TableSpec, target: Target | None, region: str | None,
-                 parent: dict[str, Any] | None, query: QueryFetch, constraints: dict[str, set[str]]):
+                 parent: dict[str, Any] | None, query: QueryFetch, constraints: dict[str, set[str]],
+                 bounds: dict[str, Any] | None = None):
         self.fetcher = fetcher
         self.spec = spec
         self.target = target
@@ -144,6 +145,7 @@ class UnitContext:
         self.parent = parent
         self.query = query
         self.constraints = constraints
+        self.bounds = bounds or {}  # column -> pushdown.Bounds (ranges on provider columns)
 
     @property
     def account_id(self) -> str | None:
@@ -334,13 +336,18 @@ class Fetcher:
             self.log.append(record)
 
     # ---- tables -----------------------------------------------------------------------------
-    def table_rows(self, name: str, constraints: dict[str, set[str]], query: QueryFetch) -> list[dict[str, Any]]:
-        """Rows of a table narrowed by pushdown constraints (a superset of what the WHERE keeps)."""
+    def table_rows(self, name: str, constraints: dict[str, set[str]], query: QueryFetch,
+                   bounds: dict[str, Any] | None = None) -> Any:
+        """Rows of a table narrowed by pushdown constraints (a superset of what the WHERE keeps).
+
+        A rows function may instead return an object with ``to_duckdb(con, name)`` (a provider
+        that lets DuckDB read the data itself, such as log files); it is passed through.
+        """
         spec = self.catalog[name]
         query.progress.tables.add(name)
         if spec.scope == "local":
-            return build_rows(spec, spec.rows_function()(UnitContext(self, spec, None, None, None, query,
-                                                                     constraints)), {})
+            produced = spec.rows_function()(UnitContext(self, spec, None, None, None, query, constraints, bounds))
+            return produced if hasattr(produced, "to_duckdb") else build_rows(spec, produced, {})
         wanted_regions = constraints.get("region")
         units: list[tuple[Target, str, dict[str, Any] | None]] = []
         if spec.parent:
@@ -366,7 +373,7 @@ class Fetcher:
         for target, region, parent in units:
             for extra in _param_combinations(param_values):
                 futures.append(self._pool.submit(self._run_unit, spec, target, region, parent, extra,
-                                                 constraints, query))
+                                                 constraints, query, bounds))
         rows: list[dict[str, Any]] = []
         for fut in futures:
             rows.extend(fut.result())
@@ -374,13 +381,13 @@ class Fetcher:
 
     def _run_unit(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
                   extra_params: dict[str, Any], constraints: dict[str, set[str]],
-                  query: QueryFetch) -> list[dict[str, Any]]:
+                  query: QueryFetch, bounds: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         context = {"$region": region, "$account_id": target.account_id, "$partition": target.partition,
                    "$parent": parent or {}}
         try:
             if spec.fetch.rows:
                 items: Iterable[Any] = spec.rows_function()(
-                    UnitContext(self, spec, target, region, parent, query, constraints))
+                    UnitContext(self, spec, target, region, parent, query, constraints, bounds))
             else:
                 params = {k: _bind(v, context) for k, v in spec.fetch.params.items()}
                 params.update(extra_params)

@@ -2,9 +2,8 @@
 
 >>> print(render(["a", "b"], ["BIGINT", "JSON"], [(1, '{"x": 1}')], "jsonl"))
 {"a": 1, "b": {"x": 1}}
->>> print(render(["a"], ["VARCHAR"], [(None,)], "csv"))
-a
-<BLANKLINE>
+>>> render(["a", "b"], ["VARCHAR", "BOOLEAN"], [(None, True)], "csv")
+'a,b\n,true\n'
 """
 from __future__ import annotations
 

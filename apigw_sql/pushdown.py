@@ -26,19 +26,40 @@ class SQLSyntaxError(ValueError):
     """The statement does not parse; the message gives line and column."""
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A constant expression (``now() - INTERVAL 7 DAY``, ``getvariable('x')``) DuckDB evaluates before the fetch."""
+
+    sql: str
+
+
+@dataclass
+class Bounds:
+    """A range on a provider column: values are literals or Pending until the engine resolves them."""
+
+    low: str | Pending | None = None
+    low_inclusive: bool = True
+    high: str | Pending | None = None
+    high_inclusive: bool = True
+
+
 @dataclass
 class TableUse:
     """How a statement reads one catalog table: per pushdown column, the allowed values.
 
     A column missing from ``constraints`` is unconstrained. Several references to the same
-    table merge by union per column, which is a superset and so stays sound.
+    table merge by union per column, which is a superset and so stays sound. ``bounds`` holds
+    ranges (<, <=, >, >=, BETWEEN) on columns whose table's provider reads them (kind provider).
     """
 
     name: str
-    constraints: dict[str, set[str]] = field(default_factory=dict)
+    constraints: dict[str, set] = field(default_factory=dict)
+    bounds: dict[str, Bounds] = field(default_factory=dict)
 
-    def merge(self, other: dict[str, set[str]]) -> None:
+    def merge(self, other: dict[str, set], bounds: dict[str, Bounds] | None = None) -> None:
         self.constraints = {c: self.constraints[c] | other[c] for c in self.constraints.keys() & other.keys()}
+        bounds = bounds or {}
+        self.bounds = {c: b for c, b in self.bounds.items() if bounds.get(c) == b}
 
 
 def parse(sql: str) -> list[exp.Expression]:
@@ -82,46 +103,83 @@ def analyze_statement(statement: exp.Expression, catalog: Catalog) -> dict[str, 
     for table in table_refs(statement):
         if table.name not in catalog:
             continue
-        constraints = _constraints_for(table, catalog)
+        constraints, bounds = _constraints_for(table, catalog)
         if table.name in uses:
-            uses[table.name].merge(constraints)
+            uses[table.name].merge(constraints, bounds)
         else:
-            uses[table.name] = TableUse(table.name, constraints)
+            uses[table.name] = TableUse(table.name, constraints, bounds)
     return uses
 
 
-def _constraints_for(table: exp.Table, catalog: Catalog) -> dict[str, set[str]]:
+def _constraints_for(table: exp.Table, catalog: Catalog) -> tuple[dict[str, set], dict[str, Bounds]]:
     holder = table.parent
     if not isinstance(holder, (exp.From, exp.Join)):
-        return {}
+        return {}, {}
     select = holder.parent
     if not isinstance(select, exp.Select):
-        return {}
+        return {}, {}
     alias = table.args.get("alias")
     if alias is not None and alias.args.get("columns"):
-        return {}  # columns renamed by the alias: names in WHERE no longer match the spec
+        return {}, {}  # columns renamed by the alias: names in WHERE no longer match the spec
     where = select.args.get("where")
     if where is None:
-        return {}
+        return {}, {}
     sources = _sources(select)
     qualifier = table.alias_or_name
     pushable = catalog[table.name].pushdown_columns
-    found: dict[str, set[str]] = {}
+    found: dict[str, set] = {}
+    bounds: dict[str, Bounds] = {}
+
+    def ours(column: exp.Column) -> bool:
+        if column.name not in pushable:
+            return False
+        if column.table:
+            return column.table == qualifier
+        return len(sources) == 1  # an unqualified name is ours only when we are the only source
+
     for conjunct in _conjuncts(where.this):
         hit = _column_values(conjunct)
-        if hit is None:
+        if hit is not None:
+            column, values = hit
+            if ours(column):
+                key = column.name
+                found[key] = found[key] & values if key in found else set(values)
             continue
-        column, values = hit
-        if column.name not in pushable:
-            continue
-        if column.table:
-            if column.table != qualifier:
-                continue
-        elif len(sources) != 1:
-            continue  # an unqualified name is ours only when we are the only source
-        key = column.name
-        found[key] = found[key] & values if key in found else set(values)
-    return found
+        ranged = _column_range(conjunct)
+        if ranged is not None and ours(ranged[0]) and pushable[ranged[0].name].pushdown == "provider":
+            column, new = ranged
+            old = bounds.get(column.name, Bounds())
+            bounds[column.name] = Bounds(
+                new.low if new.low is not None else old.low,
+                new.low_inclusive if new.low is not None else old.low_inclusive,
+                new.high if new.high is not None else old.high,
+                new.high_inclusive if new.high is not None else old.high_inclusive)
+    return found, bounds
+
+
+_FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}
+
+
+def _column_range(node: exp.Expression) -> tuple[exp.Column, Bounds] | None:
+    if isinstance(node, exp.Between) and isinstance(node.this, exp.Column):
+        low, high = _constant(node.args.get("low")), _constant(node.args.get("high"))
+        if low is None or high is None:
+            return None
+        return node.this, Bounds(low, True, high, True)
+    kind = type(node)
+    if kind not in _FLIP:
+        return None
+    left, right = node.left, node.right
+    if isinstance(right, exp.Column) and not isinstance(left, exp.Column):
+        left, right, kind = right, left, _FLIP[kind]
+    if not isinstance(left, exp.Column):
+        return None
+    value = _constant(right)
+    if value is None:
+        return None
+    if kind in (exp.GT, exp.GTE):
+        return left, Bounds(low=value, low_inclusive=kind is exp.GTE)
+    return left, Bounds(high=value, high_inclusive=kind is exp.LTE)
 
 
 def _sources(select: exp.Select) -> list[exp.Expression]:
@@ -141,10 +199,20 @@ def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
     return [node]
 
 
-def _literal(node: exp.Expression) -> str | None:
+def _literal(node: exp.Expression) -> str | Pending | None:
+    return _constant(node)
+
+
+def _constant(node: exp.Expression | None) -> str | Pending | None:
+    """A literal's text, or a constant expression for DuckDB to evaluate; None if not constant."""
+    if node is None:
+        return None
     if isinstance(node, exp.Literal):
         return node.this
-    return None
+    if isinstance(node, exp.Null) or node.find(exp.Column, exp.Select, exp.Star, exp.AggFunc, exp.Placeholder,
+                                               exp.Parameter):
+        return None
+    return Pending(node.sql(dialect="duckdb"))
 
 
 def _column_values(node: exp.Expression) -> tuple[exp.Column, set[str]] | None:
