@@ -3,7 +3,7 @@
 >>> print(render(["a", "b"], ["BIGINT", "JSON"], [(1, '{"x": 1}')], "jsonl"))
 {"a": 1, "b": {"x": 1}}
 >>> render(["a", "b"], ["VARCHAR", "BOOLEAN"], [(None, True)], "csv")
-'a,b\n,true\n'
+'a,b\\n,true\\n'
 """
 from __future__ import annotations
 
