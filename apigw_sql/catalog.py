@@ -51,7 +51,6 @@ class FetchSpec:
     items: str | None = None
     explode: str | None = None
     rows: str | None = None  # "module:function" escape hatch
-    paginate: bool = True
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ def load_table(path: Path) -> TableSpec:
 
 
 def _load_fetch(data: dict, path: Path) -> FetchSpec:
-    allowed = {"operation", "params", "items", "explode", "rows", "paginate"}
+    allowed = {"operation", "params", "items", "explode", "rows"}
     for key in data:
         if key not in allowed:
             raise SpecError(f"{path}: fetch.{key}: unknown field (allowed: {', '.join(sorted(allowed))})")
@@ -215,7 +214,7 @@ def _load_fetch(data: dict, path: Path) -> FetchSpec:
     if op is not None and not re.match(r"^(Get|List|Describe|Lookup)[A-Za-z]+$", op):
         raise SpecError(f"{path}: fetch.operation: {op!r} is not a read-only API name (Get/List/Describe/Lookup)")
     return FetchSpec(operation=op, params=dict(data.get("params", {})), items=data.get("items"),
-                     explode=data.get("explode"), rows=rows, paginate=bool(data.get("paginate", True)))
+                     explode=data.get("explode"), rows=rows)
 
 
 def _load_column(raw: Any, where: str, path: Path) -> ColumnSpec:

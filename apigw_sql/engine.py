@@ -311,6 +311,6 @@ def _duck_message(exc: Exception) -> str:
         if m and i + 1 < len(lines):
             caret = lines[i + 1].find("^")
             if caret >= 0:
-                col = caret - len(f"LINE {m.group(1)}:") + 1
+                col = caret - len(f"LINE {m.group(1)}: ") + 1
                 position = f" (line {m.group(1)}, column {max(col, 1)})"
     return f"{head}{position}" + (f" {suggestion}" if suggestion else "")

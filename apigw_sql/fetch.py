@@ -24,6 +24,16 @@ from .rowbuild import build_rows, get_path
 READ_ONLY = re.compile(r"^(Get|List|Describe|Lookup)[A-Z]")
 # Parameters that would make a read-only call return a secret.
 SECRET_PARAMS = {"includeValue", "includeValues", "WithDecryption"}
+# Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
+# every page before it is cached, so no secret is ever held, loaded or shown.
+SECRET_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("apigateway", "GetUsagePlanKeys"): ("items", "value"),
+    ("apigateway", "GetApiKeys"): ("items", "value"),
+    ("apigateway", "GetUsagePlanKey"): ("", "value"),
+    ("apigateway", "GetApiKey"): ("", "value"),
+}
+# Tokens of list calls that botocore has no paginator for (apigatewayv2 GetApiMappings, GetVpcLinks).
+_NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"))
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -39,7 +49,7 @@ class FetchConfig:
     profile: str | None = None
     regions: list[str] | None = None       # None: every region enabled for the account
     endpoint_url: str | None = None        # None: boto3's own resolution, which honours AWS_ENDPOINT_URL
-    max_attempts: int = 5                  # botocore standard retry mode attempts
+    max_attempts: int = 5                  # attempts per call, the first included (botocore standard mode)
     rate_limit: bool = True
     ttl: float = 300.0
     workers: int = 16
@@ -173,6 +183,7 @@ class Fetcher:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._regions: dict[tuple[str, str], list[str]] = {}
         self._cache: dict[tuple, tuple[float, list[dict[str, Any]]]] = {}
+        self._cache_tables: dict[tuple, set[str]] = {}  # which tables read each cached call
         self._inflight: dict[tuple, threading.Lock] = {}
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="apigw-sql-fetch")
@@ -217,7 +228,7 @@ class Fetcher:
     def _make_client(self, session: Any, service: str, region: str) -> Any:
         from botocore.config import Config
 
-        config = Config(retries={"mode": "standard", "max_attempts": self.config.max_attempts},
+        config = Config(retries={"mode": "standard", "total_max_attempts": self.config.max_attempts},
                         connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout,
                         max_pool_connections=self.config.workers, user_agent_extra="apigw-sql")
         kwargs: dict[str, Any] = {"region_name": region, "config": config}
@@ -268,6 +279,7 @@ class Fetcher:
         with gate:  # single flight: two tables needing the same call make it once
             with self._lock:
                 hit = self._cache.get(key)
+                self._cache_tables.setdefault(key, set()).add(table)
             if hit is not None and time.monotonic() - hit[0] < self.config.ttl:
                 query.tick(cache_hits=1)
                 return hit[1]
@@ -287,6 +299,8 @@ class Fetcher:
         pages: list[dict[str, Any]] = []
         param_text = json.dumps(params, sort_keys=True, default=str)
         iterator = iter(client.get_paginator(method).paginate(**params)) if paginate else None
+        token_in = _manual_token(client, operation) if not paginate else None
+        call_params = dict(params)
         while True:
             if self.cancel_event.is_set():
                 raise Cancelled()
@@ -299,7 +313,7 @@ class Fetcher:
                     except StopIteration:
                         break
                 else:
-                    page = getattr(client, method)(**params)
+                    page = getattr(client, method)(**call_params)
             except bx.ClientError as exc:
                 err = exc.response.get("Error", {})
                 retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
@@ -313,12 +327,16 @@ class Fetcher:
                              code, str(exc), 0, query)
             retries = page.get("ResponseMetadata", {}).get("RetryAttempts", 0)
             page.pop("ResponseMetadata", None)
+            _scrub(service, operation, page)
             self._record(CallRecord(table, service, operation, target.account_id, region, param_text, started_at,
                                     (time.monotonic() - started) * 1000, _count_items(page), retries))
             query.tick(calls=1, throttled=retries)
             pages.append(page)
             if iterator is None:
-                break
+                token = page.get(token_in[1]) if token_in else None
+                if not token or len(pages) > 10000:
+                    break
+                call_params[token_in[0]] = token  # type: ignore[index]
         return pages
 
     def _failed(self, table: str, target: Target, service: str, region: str, operation: str, params: str,
@@ -403,17 +421,18 @@ class Fetcher:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def clear_cache(self, table: str | None = None) -> None:
+        """Forget cached calls: all, or those a table read (a derived table's: its parent's)."""
         with self._lock:
             if table is None:
                 self._cache.clear()
-            else:
-                ops = self._operations_of(table)
-                for key in [k for k in self._cache if (k[2], k[3]) in ops]:
+                return
+            while table is not None:
+                keys = [k for k, tables in self._cache_tables.items() if table in tables and k in self._cache]
+                for key in keys:
                     del self._cache[key]
-
-    def _operations_of(self, table: str) -> set[tuple[str, str]]:
-        spec = self.catalog[table]
-        return {(spec.service or "", spec.fetch.operation)} if spec.fetch.operation else set()
+                if keys:
+                    return
+                table = self.catalog[table].parent
 
     def cache_entries(self) -> list[tuple[str, str, str, str, int, float]]:
         """(service, operation, account, region, pages, age in seconds) for each cached call."""
@@ -433,6 +452,28 @@ def _read_only_guard(model: Any = None, params: dict[str, Any] | None = None, **
     for key in SECRET_PARAMS & set(params or {}):
         if params and params[key]:
             raise ReadOnlyViolation(f"refused {name} with {key}=true: apigw-sql never fetches secret values")
+
+
+def _manual_token(client: Any, operation: str) -> tuple[str, str] | None:
+    """(input, output) token names of a list call that botocore cannot paginate, if it has them."""
+    model = client.meta.service_model.operation_model(operation)
+    inputs = set(model.input_shape.members) if model.input_shape else set()
+    outputs = set(model.output_shape.members) if model.output_shape else set()
+    for name_in, name_out in _NEXT_TOKENS:
+        if name_in in inputs and name_out in outputs:
+            return name_in, name_out
+    return None
+
+
+def _scrub(service: str, operation: str, page: dict[str, Any]) -> None:
+    where = SECRET_FIELDS.get((service, operation))
+    if where is None:
+        return
+    container, field_name = where
+    items = page.get(container, []) if container else [page]
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            item.pop(field_name, None)
 
 
 def _bind(value: Any, context: dict[str, Any]) -> Any:

@@ -6,6 +6,10 @@ Paths are dotted keys into the item (``accessLogSettings.destinationArn``). Name
 
 >>> get_path({"a": {"b": 1}}, "a.b", {})
 1
+>>> get_path({"configs": [{"policy": "TLS_1_2"}, {"policy": "TLS_1_0"}]}, "configs.policy", {})
+['TLS_1_2', 'TLS_1_0']
+>>> get_path({"configs": [{"policy": "TLS_1_2"}]}, "configs.0.policy", {})
+'TLS_1_2'
 >>> render_template("arn:{$partition}:x:{$region}::/r/{id}", {"id": "abc"}, {"$partition": "aws", "$region": "eu-west-1"})
 'arn:aws:x:eu-west-1::/r/abc'
 """
@@ -35,6 +39,11 @@ def get_path(item: Any, path: str, context: dict[str, Any]) -> Any:
     for part in parts:
         if isinstance(value, dict):
             value = value.get(part)
+        elif isinstance(value, list):
+            if part.isdigit():  # an index
+                value = value[int(part)] if int(part) < len(value) else None
+            else:  # a key applied to a list maps over its elements
+                value = [v.get(part) if isinstance(v, dict) else None for v in value]
         else:
             return None
     return value
