@@ -183,8 +183,8 @@ class Connection:
                 return v
             if v not in memo:
                 try:
-                    row = self.duck.execute(f"SELECT CAST(({v.sql}) AS VARCHAR)").fetchone()
-                    memo[v] = row[0] if row else None
+                    rows = self.duck.execute(f"SELECT CAST(({v.sql}) AS VARCHAR)").fetchall()
+                    memo[v] = rows[0][0] if rows else None
                 except duckdb.Error:
                     memo[v] = None
             return memo[v]
