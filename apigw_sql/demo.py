@@ -7,7 +7,7 @@ import time
 
 DEMO_QUERIES: list[tuple[str, str]] = [
     ("REST APIs by endpoint type (PRIVATE is the only type not reachable from the internet)",
-     """SELECT region, unnest(endpoint_configuration_types) AS endpoint_type, count(*) AS apis,
+     """SELECT region, endpoint_configuration_types[1] AS endpoint_type, count(*) AS apis,
        string_agg(name, ', ' ORDER BY name) AS names
 FROM aws_api_gateway_rest_api
 GROUP BY ALL ORDER BY region, endpoint_type"""),
