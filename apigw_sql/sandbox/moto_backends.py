@@ -1,0 +1,52 @@
+"""moto's in-memory state, read by the extensions that answer what moto cannot.
+
+The middleware runs in the server's process, so moto's backends are plain objects here, whether the
+server runs in a thread or in a child process.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+
+
+def account_for(access_key_id: str | None, headers: dict[str, str]) -> str:
+    """The account moto serves this request from, decided the way moto decides it."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if "x-moto-account-id" in headers:
+        return headers["x-moto-account-id"]
+    if not access_key_id:
+        return DEFAULT_ACCOUNT_ID
+    from moto.iam.models import get_account_id_from
+
+    return str(get_account_id_from(access_key_id))
+
+
+def apigateway(account_id: str, region: str) -> Any:
+    from moto.apigateway.models import apigateway_backends
+
+    return apigateway_backends[account_id][region]
+
+
+def apigatewayv2(account_id: str, region: str) -> Any:
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    return apigatewayv2_backends[account_id][region]
+
+
+def cloudtrail(account_id: str, region: str) -> Any:
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    return cloudtrail_backends[account_id][region]
+
+
+def all_trails(account_id: str) -> list[Any]:
+    """Every trail of the account, in whichever region it was created (its home region)."""
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    trails: list[Any] = []
+    for backend in cloudtrail_backends[account_id].values():
+        trails.extend(backend.trails.values())
+    return trails
