@@ -1,0 +1,319 @@
+"""Meta-commands: `.tables`, `.inspect`, `.output`, `.run`, `.export`, ... Each is registered with its
+usage, a one-line help and what its argument is (for the completer); an error a user can cause is a
+ShellError, printed as one line by `dispatch.report`.
+
+>>> sorted(COMMANDS)[:4]
+['.cache', '.controls', '.exit', '.export']
+"""
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..output import FORMATS, render
+from . import display
+from .execute import open_for, show_result
+from .progress import ProgressLine
+from .worker import CancelToken, run_cancellable
+
+QUIT = object()
+EXPORT_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "markdown",
+                  ".parquet": "parquet"}
+
+
+class ShellError(Exception):
+    """A meta-command was used wrongly; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class MetaCommand:
+    name: str
+    usage: str
+    help: str
+    run: Callable[[Any, str], Any]
+    argument: str | None = None  # what the completer offers for the argument: table, format, onoff, control, file
+
+
+COMMANDS: dict[str, MetaCommand] = {}
+
+
+def command(name: str, usage: str, help: str, argument: str | None = None,
+            aliases: tuple[str, ...] = ()) -> Callable[[Callable[[Any, str], Any]], Callable[[Any, str], Any]]:
+    def register(run: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+        for each in (name, *aliases):
+            COMMANDS[each] = MetaCommand(each, usage, help, run, argument)
+        return run
+    return register
+
+
+def _connection(session: Any) -> Any:
+    """The connection, waited for in a worker so Ctrl-C works while the sandbox starts."""
+    line = ProgressLine(session.err)
+    with line:
+        return run_cancellable(session, lambda token: open_for(session, line, token), line)
+
+
+def _matches(name: str, pattern: str) -> bool:
+    if not pattern:
+        return True
+    pattern = pattern.lower().replace("%", "*")
+    if any(ch in pattern for ch in "*?["):
+        return fnmatch.fnmatchcase(name.lower(), pattern)
+    return pattern in name.lower()
+
+
+def _on_off(value: str, current: bool, what: str) -> bool:
+    value = value.lower()
+    if not value:
+        return current
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ShellError(f"{what} takes on or off, not {value!r}")
+
+
+# ---- the commands --------------------------------------------------------------------------
+@command(".help", ".help [COMMAND]", "Show the commands, or one command's help.", "command")
+def _help(session: Any, arg: str) -> None:
+    if arg:
+        name = arg if arg.startswith(".") else "." + arg
+        meta = COMMANDS.get(name)
+        if meta is None:
+            raise ShellError(f"no command {name}: .help lists them")
+        print(f"{meta.usage}\n  {meta.help}", file=session.out)
+        return
+    seen = set()
+    lines = ["SQL statements end with ; (Enter on an unfinished statement starts a new line; Alt-Enter runs it).",
+             ""]
+    for meta in COMMANDS.values():
+        if meta.run in seen:
+            continue
+        seen.add(meta.run)
+        lines.append(f"  {meta.usage:<30} {meta.help}" if len(meta.usage) <= 30
+                     else f"  {meta.usage}\n  {'':<30} {meta.help}")
+    lines += ["", "Tab completes tables, columns, JSON keys and commands; Ctrl-R searches the history;",
+              "Ctrl-C cancels a running query (or clears the line); Ctrl-D quits."]
+    print("\n".join(lines), file=session.out)
+
+
+@command(".quit", ".quit (or .exit)", "Leave the shell (Ctrl-D too).", aliases=(".exit",))
+def _quit(session: Any, arg: str) -> Any:
+    return QUIT
+
+
+@command(".tables", ".tables [PATTERN]", "List the tables whose name contains PATTERN (or matches a glob).",
+         "table")
+def _tables(session: Any, arg: str) -> None:
+    catalog = session.catalog
+    rows = [(n, catalog[n].description) for n in catalog if _matches(n, arg)]
+    rows += [(n, "(created in this session)") for n in session.local_relations() if _matches(n, arg)]
+    if not rows:
+        raise ShellError(f"no table matches {arg!r}: .tables lists them all")
+    display.show(session, ["table", "description"], ["VARCHAR", "VARCHAR"], rows)
+
+
+@command(".inspect", ".inspect TABLE", "Show a table's columns, types, pushdown keys and example queries.",
+         "table")
+def _inspect(session: Any, arg: str) -> None:
+    if not arg:
+        raise ShellError("usage: .inspect TABLE (.tables lists them)")
+    catalog = session.catalog
+    spec = catalog.get(arg)
+    out = session.out
+    if spec is None:
+        local = session.local_relations()
+        if arg not in local:
+            close = catalog.closest(arg, extra=local)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ShellError(f"unknown table {arg!r}{hint} (.tables lists them)")
+        print(f"{arg}: created in this session", file=out)
+        display.show(session, ["column", "type"], ["VARCHAR", "VARCHAR"],
+                     [(name, ctype) for name, ctype, _ in session.columns_of(arg)])
+        return
+    print(f"{spec.name}: {spec.description}", file=out)
+    source = spec.fetch.operation or spec.fetch.rows
+    print(f"source: {spec.service or 'local'} {source}" + (f" per {spec.parent} row" if spec.parent else ""),
+          file=out)
+    keys = spec.pushdown_columns
+    rows = [(c.name, c.type, "yes" if c.name in keys else "", c.description) for c in spec.columns]
+    display.show(session, ["column", "type", "pushdown", "description"], ["VARCHAR"] * 4, rows)
+    if spec.examples:
+        print("examples:\n" + "".join(f"  {example}\n" for example in spec.examples), end="", file=out)
+
+
+@command(".output", ".output [FORMAT]", f"Set how results print: {', '.join(FORMATS)}.", "format")
+def _output(session: Any, arg: str) -> None:
+    if arg:
+        if arg.lower() not in FORMATS:
+            raise ShellError(f"unknown format {arg!r}: use one of {', '.join(FORMATS)}")
+        session.format = arg.lower()
+    print(f"output: {session.format}", file=session.err)
+
+
+@command(".timing", ".timing [on|off]", "After each query, show its time, rows, API calls and cache hits.",
+         "onoff")
+def _timing(session: Any, arg: str) -> None:
+    session.timing = _on_off(arg, session.timing, ".timing")
+    print(f"timing: {'on' if session.timing else 'off'}", file=session.err)
+
+
+@command(".pager", ".pager [on|off]", "Page long or wide results ($PAGER, default less -S).", "onoff")
+def _pager(session: Any, arg: str) -> None:
+    session.pager = _on_off(arg, session.pager, ".pager")
+    print(f"pager: {'on' if session.pager else 'off'}", file=session.err)
+
+
+@command(".cache", ".cache", "List the cached API calls (reused until their TTL passes; .refresh clears).")
+def _cache(session: Any, arg: str) -> None:
+    con = session.connection_if_ready()
+    entries = con.fetcher.cache_entries() if con is not None else []
+    if not entries:
+        print("the cache is empty: nothing was fetched yet", file=session.out)
+        return
+    ttl = con.config.ttl
+    rows = [(service, operation, account, region, pages, f"{age:.0f} s", f"{max(ttl - age, 0):.0f} s")
+            for service, operation, account, region, pages, age in sorted(entries)]
+    display.show(session, ["service", "operation", "account", "region", "pages", "age", "expires in"],
+                 ["VARCHAR"] * 4 + ["BIGINT"] + ["VARCHAR"] * 2, rows)
+
+
+@command(".refresh", ".refresh [TABLE]", "Forget cached calls (of one table, or all) so the next query refetches.",
+         "table")
+def _refresh(session: Any, arg: str) -> None:
+    if arg and arg not in session.catalog:
+        close = session.catalog.closest(arg)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ShellError(f"unknown table {arg!r}{hint} (.tables lists them)")
+    con = session.connection_if_ready()
+    if con is not None:
+        con.refresh(arg or None)
+    what = f"the cached calls of {arg}" if arg else "the whole cache"
+    print(f"cleared {what}: the next query fetches again", file=session.err)
+
+
+@command(".regions", ".regions [REGION,...|all]", "Show the regions queries read, or change them for this session.")
+def _regions(session: Any, arg: str) -> None:
+    con = _connection(session)
+    if arg:
+        from ..cli import _regions as parse_regions
+
+        con.config.regions = None if arg.strip().lower() == "all" else parse_regions(arg.replace(" ", ""))
+    if con.config.regions:
+        print(f"regions: {', '.join(con.config.regions)}", file=session.out)
+    else:
+        print("regions: every region enabled for the account (found with ec2 DescribeRegions on the first query)",
+              file=session.out)
+    if con.config.endpoint_url:
+        print(f"endpoint: {con.config.endpoint_url}", file=session.out)
+
+
+@command(".controls", ".controls [PATTERN]", "List the controls (id, severity, benchmark, title).")
+def _controls(session: Any, arg: str) -> None:
+    from .controls import load_controls, queries_dir
+
+    controls = [c for c in load_controls() if _matches(c.id, arg) or any(_matches(b, arg) for b in c.benchmarks)]
+    if not controls:
+        where = f"matching {arg!r}" if arg else f"in {queries_dir()} (set APIGW_SQL_QUERIES to a queries folder)"
+        raise ShellError(f"no controls {where}")
+    display.show(session, ["id", "severity", "benchmark", "title"], ["VARCHAR"] * 4,
+                 [(c.id, c.severity, ", ".join(c.benchmarks), c.title) for c in controls])
+
+
+@command(".run", ".run CONTROL|BENCHMARK|all [NAME=VALUE ...]",
+         "Run a control (its rows), or every control of a benchmark (a status summary).", "control")
+def _run(session: Any, arg: str) -> None:
+    from .controls import load_controls, sql_literal
+    from .run_controls import (findings_table, run_benchmark, run_control, select, status_counts,
+                               summary_table, total_line)
+
+    words = arg.split()
+    if not words:
+        raise ShellError("usage: .run CONTROL|BENCHMARK|all [NAME=VALUE ...] (.controls lists them)")
+    overrides = {}
+    for word in words[1:]:
+        name, eq, value = word.partition("=")
+        if not eq or not name.isidentifier():
+            raise ShellError(f"{word!r} is not a parameter: write NAME=VALUE, e.g. max_age_days=30")
+        overrides[name] = sql_literal(value)
+    chosen, single = select(load_controls(), words[0])
+    line = ProgressLine(session.err)
+    started = time.monotonic()
+    if single:
+        control = chosen[0]
+
+        def work_one(token: CancelToken) -> Any:
+            con = open_for(session, line, token)
+            return run_control(con, control, overrides, line.update)
+
+        with line:
+            result = run_cancellable(session, work_one, line)
+        show_result(session, result)
+        try:
+            counts = status_counts(result.columns, result.rows)
+        except ValueError as exc:
+            raise ShellError(f"{control.id} {exc}") from None
+        tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no rows"
+        print(f"{control.id}: {tally}", file=session.err)
+        return
+
+    def work_all(token: CancelToken) -> Any:
+        con = open_for(session, line, token)
+        return run_benchmark(con, chosen, overrides, token, line)
+
+    with line:
+        outcomes = run_cancellable(session, work_all, line)
+    summary = summary_table(outcomes)
+    display.show(session, summary.columns, summary.types, summary.rows)
+    for warning in dict.fromkeys(w for o in outcomes for w in o.warnings):
+        print(warning, file=session.err)
+    for o in outcomes:
+        if o.error:
+            print(f"error: {o.control.id}: {o.error}", file=session.err)
+    session.last = findings_table(outcomes)
+    print(total_line(outcomes, started) + f"; .export FILE saves the {len(session.last.rows)} findings",
+          file=session.err)
+
+
+@command(".read", ".read FILE", "Run the statements and commands of a SQL file.", "file")
+def _read(session: Any, arg: str) -> Any:
+    if not arg:
+        raise ShellError("usage: .read FILE.sql")
+    path = Path(arg).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ShellError(f"cannot read {arg}: {exc.strerror or exc}") from None
+    from .dispatch import run_script
+
+    outcome = run_script(session, text)
+    return outcome if outcome is QUIT else None
+
+
+@command(".export", ".export FILE", "Save the last result as .csv, .json, .jsonl or .parquet (by extension).",
+         "file")
+def _export(session: Any, arg: str) -> None:
+    if not arg:
+        raise ShellError("usage: .export FILE.csv|.json|.jsonl|.parquet")
+    last = session.last
+    if last is None:
+        raise ShellError("nothing to export yet: run a query first")
+    path = Path(arg).expanduser()
+    fmt = EXPORT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ShellError(f"cannot tell the format of {arg!r} from its extension: use .csv, .json, .jsonl or .parquet")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(last.to_arrow(), str(path))
+        else:
+            text = render(last.columns, last.types, last.rows, fmt)
+            path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ShellError(f"cannot write {arg}: {exc.strerror or exc}") from None
+    n = len(last.rows)
+    print(f"wrote {n} row{'' if n == 1 else 's'} to {path}", file=session.err)
