@@ -248,7 +248,6 @@ def test_method_explodes_verbs_with_auth_and_integration(con, estate):
     assert delete["arn"] == f"{ARN}/restapis/{estate['pets']}/resources/{estate['r_pet']}/methods/DELETE"
 
 
-@pytest.mark.xfail(reason="moto drops connectionId from PutIntegration; the sandbox should keep it", strict=False)
 def test_method_vpc_link_connection_id(con, estate):
     delete = one(con, f"SELECT connection_id FROM aws_api_gateway_method {in_region()} "
                       f"AND rest_api_id = '{estate['pets']}' AND http_method = 'DELETE'")
@@ -328,8 +327,6 @@ def test_authorizers(con, estate):
     assert token["arn"] == f"{ARN}/restapis/{estate['pets']}/authorizers/{estate['auth_token']}"
 
 
-@pytest.mark.xfail(reason="moto drops identityValidationExpression from CreateAuthorizer; the sandbox should keep it",
-                   strict=False)
 def test_authorizer_identity_validation_expression(con, estate):
     token = one(con, f"SELECT identity_validation_expression FROM aws_api_gateway_authorizer {in_region()} "
                      f"AND rest_api_id = '{estate['pets']}' AND name = 'tbl-token'")
