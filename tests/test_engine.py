@@ -160,3 +160,51 @@ def test_python_api_returns_rows_and_arrow(connect):
     assert result.columns == ["name", "region"]
     assert result.arrow().num_rows == len(result.rows) > 0
     assert result.dicts()[0].keys() == {"name", "region"}
+
+
+def test_regions_default_to_every_enabled_region(connect, sandbox):
+    con = connect(regions=None)
+    con.sql("SELECT * FROM aws_api_gateway_rest_api")
+    described = [r for r in con.fetch_log if r.operation == "DescribeRegions"]
+    regions = {r.region for r in con.fetch_log if r.operation == "GetRestApis"}
+    assert len(described) == 1 and {"us-east-1", "eu-west-1", "ap-southeast-2"} <= regions
+    assert len(regions) >= 15
+
+
+def test_regions_fall_back_to_botocore_when_describe_regions_is_denied(connect, sandbox):
+    sandbox.add_fault(service="ec2", operation="DescribeRegions", code="UnauthorizedOperation", status=403)
+    try:
+        con = connect(regions=None)
+        result = con.sql("SELECT DISTINCT region FROM aws_api_gateway_rest_api")
+    finally:
+        sandbox.clear_faults()
+    regions = {r.region for r in con.fetch_log if r.operation == "GetRestApis"}
+    assert {"us-east-1", "eu-west-1"} <= regions and len(regions) >= 15
+    assert ("eu-west-1",) in result.rows
+
+
+def test_aws_endpoint_url_is_honoured(sandbox, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.endpoint_url)
+    con = apigw_sql.connect(regions=["us-east-1"], max_attempts=1)
+    assert len(con.sql("SELECT * FROM aws_api_gateway_rest_api")) > 0
+    con.close()
+
+
+def test_token_bucket_paces_at_the_published_rate():
+    from apigw_sql.ratelimit import TokenBucket
+
+    now = [0.0]
+    bucket = TokenBucket(rate=10, burst=40, clock=lambda: now[0])
+    waits = [bucket.reserve() for _ in range(50)]
+    assert waits[:40] == [0.0] * 40  # the burst
+    assert waits[40] == pytest.approx(0.1) and waits[49] == pytest.approx(1.0)
+    now[0] = 10.0  # refilled, but never beyond the burst
+    assert [bucket.reserve() for _ in range(40)] == [0.0] * 40 and bucket.reserve() > 0
+
+
+def test_rate_limiter_shares_one_budget_between_rest_and_v2():
+    from apigw_sql.ratelimit import RateLimiter
+
+    limiter = RateLimiter()
+    limits = {limiter.limits[("apigateway", None)].budget, limiter.limits[("apigatewayv2", None)].budget}
+    assert limits == {"apigateway"}

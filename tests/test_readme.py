@@ -1,0 +1,44 @@
+"""The README's examples run: its query commands against the sandbox, and its two set-up commands exist."""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    block = re.search(r"## Try it.*?```sh\n(.*?)```", README, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == ["make demo", "make test"]
+    ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+QUERIES = [shlex.split(line)[-1] for line in README.splitlines() if line.startswith("apigw-sql query --sandbox ")]
+
+
+@pytest.mark.parametrize("sql", QUERIES)
+def test_readme_query_examples_run(connect, sql):
+    result = connect().sql(sql)
+    assert result.errors == [] and len(result) > 0
+
+
+def test_readme_join_example_runs(connect, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("owners.csv").write_text("api_name,team\norders-api,shop\n")
+    block = re.search(r"```sql\n(SELECT a.name, o.team.*?;)", README, re.S).group(1)
+    rows = connect().sql(block).rows
+    names = {r[0] for r in rows}
+    assert "orders-api" not in names and "payments-api" in names
+
+
+def test_readme_fetch_log_example_runs(connect):
+    con = connect()
+    con.sql("SELECT * FROM aws_api_gateway_stage")
+    block = re.search(r"```sql\n(SELECT table_name, operation.*?;)", README, re.S).group(1)
+    rows = con.sql(block).rows
+    assert ("aws_api_gateway_stage", "GetStages") in {r[:2] for r in rows}
