@@ -7,8 +7,9 @@ and the examples; the ``*_rows`` functions only unwrap the context.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, Iterator
+
+from .transforms import json_string
 
 # Condition keys that tie a public principal to a network, an organization or an account.
 SOURCE_RESTRICTION_KEYS = frozenset(k.lower() for k in (
@@ -16,14 +17,8 @@ SOURCE_RESTRICTION_KEYS = frozenset(k.lower() for k in (
     "aws:SourceAccount"))
 
 
-def _json(value: Any) -> Any:
-    """A parent column value as Python data: JSON columns arrive as JSON strings."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
+# A parent column value as Python data: JSON columns arrive as JSON strings.
+_json = json_string
 
 
 # ---- REST stage method settings ----------------------------------------------------------------
