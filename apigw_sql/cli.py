@@ -24,6 +24,14 @@ COMMANDS_HELP = {
                 "apigw-sql sandbox --port 5000\n  apigw-sql sandbox --empty"),
     "demo": ("Start the sandbox and print the answers to a few telling audit queries.", "apigw-sql demo"),
     "shell": ("Open the interactive SQL shell (the default with no command).", "apigw-sql shell --sandbox"),
+    "check": ("Run audit controls (benchmarks, control ids or aliases) and report the findings; exit 1 on alarms.",
+              "apigw-sql check fsbp --regions eu-west-1,us-east-1\n"
+              "  apigw-sql check apigateway --sandbox --export report.html\n"
+              "  apigw-sql check apigateway_restapi_logging_enabled --output sarif > findings.sarif\n"
+              "  apigw-sql check all --severity high,critical --mutelist mutes.toml --var max_age_days=30"),
+    "benchmarks": ("List the benchmarks 'apigw-sql check' runs, with their titles.", "apigw-sql benchmarks"),
+    "controls": ("List the controls (all, or those of a benchmark or pattern) with severity and benchmarks.",
+                 "apigw-sql controls fsbp\n  apigw-sql controls 'apigateway_stage_*' --output csv"),
 }
 
 
@@ -85,14 +93,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("shell")
     _connection_options(p)
+
+    from .controls.control import SEVERITIES
+    from .controls.render import CHECK_FORMATS
+
+    p = add("check")
+    p.add_argument("names", nargs="*", metavar="BENCHMARK|CONTROL",
+                   help="benchmarks (fsbp, cis_v5, apigateway, cloudtrail_activity, all), control ids, aliases "
+                        "or patterns such as 'apigateway_stage_*' (default: all)")
+    p.add_argument("--severity", help="keep only controls of these severities (comma-separated: "
+                                      f"{', '.join(SEVERITIES)})")
+    p.add_argument("--where", help="keep only controls whose metadata matches this SQL condition over the columns "
+                                   "of apigw_sql_controls, e.g. \"list_contains(benchmarks, 'fsbp')\"")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a control parameter (repeatable), e.g. --var max_age_days=30")
+    p.add_argument("--mutelist", metavar="FILE", help="TOML file of suppressions ([[mute]] entries)")
+    p.add_argument("--fail-on", default="low", choices=[*SEVERITIES, "none"],
+                   help="exit 1 when an unmuted alarm has this severity or higher (default low)")
+    p.add_argument("-o", "--output", default="text", choices=CHECK_FORMATS,
+                   help="output format on standard output (default text: a summary for people)")
+    p.add_argument("--export", action="append", default=[], metavar="FILE",
+                   help="also write the report to FILE, in the format its extension names (.html, .sarif, .json, "
+                        ".jsonl, .csv, .md, .xml for JUnit, .ocsf.json); repeatable")
+    p.add_argument("--color", default="auto", choices=["auto", "always", "never"],
+                   help="colour the text summary (default: when writing to a terminal)")
+    _connection_options(p)
+
+    p = add("benchmarks")
+    p.add_argument("-o", "--output", default="table", choices=["table", "csv", "json", "jsonl", "markdown"])
+
+    p = add("controls")
+    p.add_argument("names", nargs="*", metavar="BENCHMARK|CONTROL", help="benchmarks, ids, aliases or patterns")
+    p.add_argument("-o", "--output", default="table", choices=["table", "csv", "json", "jsonl", "markdown"])
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["shell", *argv]  # no command: the shell, with whatever options were given (--sandbox)
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["shell", *(argv or sys.argv[1:])])
     try:
         return _dispatch(args)
     except UsageError as exc:
@@ -121,6 +162,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cmd_demo(args)
         if args.command == "shell":
             return cmd_shell(args)
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "benchmarks":
+            return cmd_benchmarks(args)
+        if args.command == "controls":
+            return cmd_controls(args)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     raise UsageError(f"unknown command {args.command!r}: see apigw-sql --help")
@@ -277,6 +324,74 @@ def cmd_shell(args: argparse.Namespace) -> int:
     except ImportError:
         raise UsageError("the interactive shell is not available in this build: use 'apigw-sql query'") from None
     return run_shell(args)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate everything first (no AWS call), then run, render, export; the exit code follows --fail-on."""
+    from .controls import (CheckOptions, ControlError, MutelistError, ParameterError, SelectionError, format_for,
+                           prepare_check, render_report, run_check)
+    from .controls.render import use_color
+    from .engine import QueryError
+    from .ratelimit import Cancelled
+
+    variables = {}
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--var {item!r}: write NAME=VALUE, e.g. --var max_age_days=30")
+        variables[name.strip()] = value
+    exports = [(path, format_for(path)) for path in args.export]
+    for path, fmt in exports:
+        if fmt is None:
+            raise UsageError(f"--export {path}: name the format with the extension (.html, .sarif, .json, .jsonl, "
+                             ".csv, .md, .xml, .ocsf.json, .txt)")
+    severities = [s.strip().lower() for s in args.severity.split(",") if s.strip()] if args.severity else None
+    options = CheckOptions(names=args.names, severities=severities, where=args.where, variables=variables,
+                           mutelist=args.mutelist)
+    try:
+        prepared = prepare_check(options)
+        with open_connection(args) as con:
+            report = run_check(con, prepared)
+    except (SelectionError, ParameterError, MutelistError, ControlError, QueryError) as exc:
+        raise UsageError(str(exc)) from None
+    except Cancelled:
+        raise KeyboardInterrupt() from None
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    sys.stdout.write(render_report(report, args.output, color=use_color(sys.stdout, args.color), fail_on=args.fail_on))
+    for path, fmt in exports:
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(render_report(report, fmt or "text", fail_on=args.fail_on))
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        print(f"wrote {path} ({fmt})", file=sys.stderr)
+    return report.exit_code(args.fail_on)
+
+
+def cmd_benchmarks(args: argparse.Namespace) -> int:
+    from .controls import BENCHMARKS, load_controls
+    from .output import render
+
+    controls = load_controls()
+    rows = [(name, sum(1 for c in controls if name in c.benchmarks), title) for name, title in BENCHMARKS.items()]
+    print(render(["benchmark", "controls", "title"], ["VARCHAR", "BIGINT", "VARCHAR"], rows, args.output))
+    return 0
+
+
+def cmd_controls(args: argparse.Namespace) -> int:
+    from .controls import SelectionError, load_controls, select
+    from .output import render
+
+    try:
+        chosen = select(load_controls(), args.names)
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from None
+    chosen.sort(key=lambda c: (c.severity_rank, c.id))
+    rows = [(c.id, c.severity, ", ".join(c.benchmarks), c.title) for c in chosen]
+    print(render(["control", "severity", "benchmarks", "title"], ["VARCHAR"] * 4, rows,
+                 args.output))
+    return 0
 
 
 if __name__ == "__main__":
