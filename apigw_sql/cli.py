@@ -51,6 +51,10 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-rate-limit", action="store_true",
                    help="do not pace calls at AWS's published rates (the sandbox does not need it)")
     g.add_argument("--no-pushdown", action="store_true", help="fetch whole tables, ignoring WHERE (for comparison)")
+    g.add_argument("--cloudtrail-logs", action="append", metavar="FOLDER|s3://BUCKET/PREFIX",
+                   help="CloudTrail log files (the AWSLogs/... delivery layout) that aws_cloudtrail_log and "
+                        "aws_cloudtrail_event read; repeatable (default: cloudtrail_logs in "
+                        "$XDG_CONFIG_HOME/apigw-sql/config.toml, else aws_cloudtrail_event reads LookupEvents)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,7 +223,8 @@ def open_connection(args: argparse.Namespace) -> Iterator[Any]:
     try:
         con = apigw_sql.connect(profile=args.profile, regions=_regions(args.regions), endpoint_url=endpoint_url,
                                 ttl=args.ttl, max_attempts=args.max_attempts, rate_limit=rate_limit,
-                                pushdown_enabled=not args.no_pushdown)
+                                pushdown_enabled=not args.no_pushdown,
+                                cloudtrail_logs=getattr(args, "cloudtrail_logs", None))
         try:
             yield con
         finally:

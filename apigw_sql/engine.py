@@ -19,6 +19,9 @@ from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress,
 from .ratelimit import Cancelled
 
 _FILE_LIKE = re.compile(r"[./\\*]")
+# Statements that only read: after anything else, the tables it names are rebuilt on next use.
+_READING_STATEMENTS = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SHOW", "SUMMARIZE", "EXPLAIN",
+                       "PRAGMA", "SET", "RESET", "ATTACH", "DETACH", "USE", "EXPORT"}
 _DUCK_TYPES = {"VARCHAR": "VARCHAR", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN",
                "TIMESTAMP": "TIMESTAMP", "JSON": "JSON", "VARCHAR[]": "VARCHAR[]"}
 
@@ -62,28 +65,33 @@ class Connection:
     def __init__(self, *, profile: str | None = None, regions: list[str] | None = None,
                  endpoint_url: str | None = None, ttl: float = 300.0, max_attempts: int = 5,
                  rate_limit: bool = True, database: str = ":memory:", catalog: Catalog | None = None,
-                 pushdown_enabled: bool = True, workers: int = 16):
+                 pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None):
         import duckdb
 
         self.catalog = catalog or load_catalog()
         self.config = FetchConfig(profile=profile, regions=regions, endpoint_url=endpoint_url, ttl=ttl,
-                                  max_attempts=max_attempts, rate_limit=rate_limit, workers=workers)
+                                  max_attempts=max_attempts, rate_limit=rate_limit, workers=workers,
+                                  cloudtrail_logs=list(cloudtrail_logs) if cloudtrail_logs is not None else None)
         self.fetcher = Fetcher(self.catalog, self.config)
         self.duck = duckdb.connect(database)
         self.duck.execute("SET TimeZone = 'UTC'")
         self.pushdown_enabled = pushdown_enabled
         self._lock = threading.Lock()
         self.last_errors: list[FetchError] = []
+        self._loaded: dict[str, frozenset] = {}  # table -> the cached calls its DuckDB copy was built from
 
     # ---- public API ------------------------------------------------------------------------
-    def sql(self, text: str, on_progress: Callable[[Progress], None] | None = None) -> Result:
-        """Run one or more statements; return the result of the last one."""
+    def sql(self, text: str, on_progress: Callable[[Progress], None] | None = None, fetch: bool = True) -> Result:
+        """Run one or more statements; return the result of the last one.
+
+        With ``fetch=False`` the statements run on the tables as loaded (after ``fetch`` of a plan).
+        """
         statements = self._split(text)
         if not statements:
             raise QueryError("empty query: give a SQL statement, e.g. SELECT * FROM apigw_sql_tables")
         result: Result | None = None
         for statement in statements:
-            result = self._run(statement, on_progress)
+            result = self._run(statement, on_progress, fetch)
         assert result is not None
         return result
 
@@ -95,9 +103,22 @@ class Connection:
                 _merge(uses, use)
         return self._resolve(uses)
 
-    def fetch(self, names: list[str], on_progress: Callable[[Progress], None] | None = None) -> QueryFetch:
-        """Fetch whole tables (no pushdown) and load them; used by runners that plan many queries."""
-        return self._fetch_and_load({n: pushdown.TableUse(n) for n in names}, on_progress)
+    def fetch(self, tables: list[str] | dict[str, pushdown.TableUse],
+              on_progress: Callable[[Progress], None] | None = None) -> QueryFetch:
+        """Fetch and load tables: whole ones (a list of names), or as narrowed by merged ``uses``.
+
+        Runners that plan many queries fetch the union once, then run each with ``fetch=False``.
+        """
+        uses = tables if isinstance(tables, dict) else {n: pushdown.TableUse(n) for n in tables}
+        with self._lock:
+            self.fetcher.cancel_event.clear()
+            return self._fetch_and_load(uses, on_progress)
+
+    @staticmethod
+    def merge_uses(into: dict[str, pushdown.TableUse], uses: dict[str, pushdown.TableUse]) -> None:
+        """Add a query's table uses to a plan: per column the union, which stays a superset."""
+        for use in uses.values():
+            _merge(into, use)
 
     def refresh(self, table: str | None = None) -> None:
         if table is not None and table not in self.catalog:
@@ -210,14 +231,17 @@ class Connection:
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         return f"unknown table {name!r}{hint} ('apigw-sql tables' lists them)"
 
-    def _run(self, statement: str, on_progress: Callable[[Progress], None] | None) -> Result:
+    def _run(self, statement: str, on_progress: Callable[[Progress], None] | None, fetch: bool = True) -> Result:
         import duckdb
 
         started = time.monotonic()
         with self._lock:
             self.fetcher.cancel_event.clear()
-            uses = self._resolve(self._analyze(statement))
-            query = self._fetch_and_load(uses, on_progress)
+            if fetch:
+                uses = self._resolve(self._analyze(statement))
+                query = self._fetch_and_load(uses, on_progress)
+            else:
+                uses, query = {}, QueryFetch(on_progress)
             try:
                 rel = self.duck.sql(statement)
                 table = rel.to_arrow_table() if rel is not None else None
@@ -228,9 +252,13 @@ class Connection:
             except duckdb.Error as exc:
                 raise QueryError(_duck_message(exc)) from None
         self.last_errors = query.errors
+        kind = statement.split(None, 1)[0].upper() if statement else ""
+        if kind not in _READING_STATEMENTS:
+            for name in uses:  # the statement may have changed a loaded table: rebuild it next time
+                self._loaded.pop(name, None)
         p = query.progress
         return Result(columns, types, table, query.errors, time.monotonic() - started, p.calls, p.cache_hits,
-                      p.throttled, statement.split(None, 1)[0].upper() if statement else "")
+                      p.throttled, kind)
 
     def _fetch_and_load(self, uses: dict[str, pushdown.TableUse],
                         on_progress: Callable[[Progress], None] | None) -> QueryFetch:
@@ -254,9 +282,29 @@ class Connection:
             raise Cancelled()
         for use in local:  # after the remote fetch, so the fetch log includes this query's calls
             rows[use.name] = self.fetcher.table_rows(use.name, use.constraints, query, use.bounds)
+        existing = self._relations() if rows else {}
         for name, table_rows in rows.items():
+            signature = self._signature(name, query)
+            if signature is not None and self._loaded.get(name) == signature and name in existing:
+                continue  # built from the very same cached calls: the rows are the same
             self._load(self.catalog[name], table_rows)
+            if signature is not None:
+                self._loaded[name] = signature
+            else:
+                self._loaded.pop(name, None)
         return query
+
+    def _signature(self, name: str, query: QueryFetch) -> frozenset | None:
+        """The cached calls a remote table's rows came from, its parents' included; None for local tables."""
+        spec = self.catalog[name]
+        if spec.scope == "local":
+            return None
+        calls: set = set()
+        table: str | None = name
+        while table is not None:
+            calls |= query.touched.get(table, set())
+            table = self.catalog[table].parent
+        return frozenset(calls)
 
     def _load(self, spec: TableSpec, rows: Any) -> None:
         if hasattr(rows, "to_duckdb"):  # a provider that hands DuckDB a relation of its own

@@ -32,8 +32,10 @@ SECRET_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
     ("apigateway", "GetUsagePlanKey"): ("", "value"),
     ("apigateway", "GetApiKey"): ("", "value"),
 }
-# Tokens of list calls that botocore has no paginator for (apigatewayv2 GetApiMappings, GetVpcLinks).
-_NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"))
+# Tokens of list calls that botocore has no paginator for (apigatewayv2 GetApiMappings, GetVpcLinks,
+# wafv2 ListWebACLs).
+_NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"),
+                ("Marker", "NextMarker"))
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -55,6 +57,8 @@ class FetchConfig:
     workers: int = 16
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    # CloudTrail log files: local folders and s3://bucket/prefix URLs; None: the config file's, if any
+    cloudtrail_logs: list[str] | None = None
 
 
 @dataclass
@@ -93,11 +97,22 @@ class FetchError:
             return "the endpoint is unreachable: check the network, the region, or AWS_ENDPOINT_URL"
         if code == "OptInRequired" or code == "InvalidClientTokenId":
             return "the region is not enabled for this account: leave it out with --regions"
+        if code.startswith("LogSource"):
+            return "name CloudTrail log folders or s3:// prefixes with --cloudtrail-logs or in the config file"
         return "see the error message; the other regions were answered"
 
     def line(self) -> str:
         return (f"warning: {self.table}: {self.operation} failed in {self.account_id}/{self.region}: "
                 f"{self.code}: {self.message} ({self.hint})")
+
+
+class ExpectedError(Exception):
+    """A call answered with an error its caller expects (NoSuchBucketPolicy: the bucket has no policy)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
 @dataclass
@@ -127,6 +142,12 @@ class QueryFetch:
         self.progress = Progress()
         self.on_progress = on_progress
         self._lock = threading.Lock()
+        # table -> the cached calls (key, fetched at) its rows came from: equal sets mean equal rows
+        self.touched: dict[str, set[tuple[tuple, float]]] = {}
+
+    def touch(self, table: str, key: tuple, fetched_at: float) -> None:
+        with self._lock:
+            self.touched.setdefault(table, set()).add((key, fetched_at))
 
     def error(self, err: FetchError) -> None:
         with self._lock:
@@ -147,7 +168,7 @@ class UnitContext:
 
     def __init__(self, fetcher: Fetcher, spec: TableSpec, target: Target | None, region: str | None,
                  parent: dict[str, Any] | None, query: QueryFetch, constraints: dict[str, set[str]],
-                 bounds: dict[str, Any] | None = None):
+                 bounds: dict[str, Any] | None = None, siblings: list[dict[str, Any]] | None = None):
         self.fetcher = fetcher
         self.spec = spec
         self.target = target
@@ -156,16 +177,29 @@ class UnitContext:
         self.query = query
         self.constraints = constraints
         self.bounds = bounds or {}  # column -> pushdown.Bounds (ranges on provider columns)
+        # Every parent row this fetch fans out over, this unit's included: lets the units of several
+        # parents that name one resource (trails naming one bucket) agree on which one reports it.
+        self.siblings = siblings or []
+        self.last_error: ExpectedError | None = None
 
     @property
     def account_id(self) -> str | None:
         return self.target.account_id if self.target else None
 
-    def call(self, operation: str, region: str | None = None, **params: Any) -> list[dict[str, Any]]:
-        """Make a read-only call for this table (paginated, cached, logged); returns the pages."""
+    def call(self, operation: str, region: str | None = None, expected_errors: Iterable[str] = (),
+             **params: Any) -> list[dict[str, Any]] | None:
+        """Make a read-only call for this table (paginated, cached, logged); returns the pages.
+
+        An error whose code is in `expected_errors` is an answer, not a failure: the call returns None,
+        `last_error` holds the code and message, and no warning is shown.
+        """
         assert self.target is not None and self.spec.service is not None
-        return self.fetcher.call(self.spec.name, self.target, self.spec.service, region or self.region or "",
-                                 operation, params, self.query)
+        try:
+            return self.fetcher.call(self.spec.name, self.target, self.spec.service, region or self.region or "",
+                                     operation, params, self.query, frozenset(expected_errors))
+        except ExpectedError as answer:
+            self.last_error = answer
+            return None
 
     def parent_rows(self, constraints: dict[str, set[str]] | None = None) -> list[dict[str, Any]]:
         assert self.spec.parent
@@ -182,7 +216,7 @@ class Fetcher:
         self._targets: list[Target] | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._regions: dict[tuple[str, str], list[str]] = {}
-        self._cache: dict[tuple, tuple[float, list[dict[str, Any]]]] = {}
+        self._cache: dict[tuple, tuple[float, list[dict[str, Any]] | ExpectedError]] = {}
         self._cache_tables: dict[tuple, set[str]] = {}  # which tables read each cached call
         self._inflight: dict[tuple, threading.Lock] = {}
         self._lock = threading.RLock()
@@ -271,8 +305,12 @@ class Fetcher:
 
     # ---- calls ------------------------------------------------------------------------------
     def call(self, table: str, target: Target, service: str, region: str, operation: str,
-             params: dict[str, Any], query: QueryFetch) -> list[dict[str, Any]]:
-        """All pages of one read-only call, from the cache when fresh. Raises _CallFailed."""
+             params: dict[str, Any], query: QueryFetch,
+             expected_errors: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """All pages of one read-only call, from the cache when fresh.
+
+        Raises _CallFailed, or ExpectedError when the answer is an error in `expected_errors`.
+        """
         key = (target.account_id, region, service, operation, json.dumps(params, sort_keys=True, default=str))
         with self._lock:
             gate = self._inflight.setdefault(key, threading.Lock())
@@ -280,16 +318,33 @@ class Fetcher:
             with self._lock:
                 hit = self._cache.get(key)
                 self._cache_tables.setdefault(key, set()).add(table)
-            if hit is not None and time.monotonic() - hit[0] < self.config.ttl:
+            answer = hit[1] if hit is not None and time.monotonic() - hit[0] < self.config.ttl else None
+            if isinstance(answer, ExpectedError) and answer.code in expected_errors:
                 query.tick(cache_hits=1)
-                return hit[1]
-            pages = self._call_uncached(table, target, service, region, operation, params, query)
+                query.touch(table, key, hit[0])  # type: ignore[index]
+                raise ExpectedError(answer.code, answer.message)
+            if isinstance(answer, list):
+                query.tick(cache_hits=1)
+                query.touch(table, key, hit[0])  # type: ignore[index]
+                return answer
+            try:
+                pages = self._call_uncached(table, target, service, region, operation, params, query,
+                                            expected_errors)
+            except ExpectedError as error:
+                stamp = time.monotonic()
+                with self._lock:
+                    self._cache[key] = (stamp, error)
+                query.touch(table, key, stamp)
+                raise
+            stamp = time.monotonic()
             with self._lock:
-                self._cache[key] = (time.monotonic(), pages)
+                self._cache[key] = (stamp, pages)
+            query.touch(table, key, stamp)
             return pages
 
     def _call_uncached(self, table: str, target: Target, service: str, region: str, operation: str,
-                       params: dict[str, Any], query: QueryFetch) -> list[dict[str, Any]]:
+                       params: dict[str, Any], query: QueryFetch,
+                       expected_errors: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         import botocore.exceptions as bx
         from botocore import xform_name
 
@@ -318,7 +373,8 @@ class Fetcher:
                 err = exc.response.get("Error", {})
                 retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
                 self._failed(table, target, service, region, operation, param_text, started_at, started,
-                             err.get("Code") or "ClientError", err.get("Message") or str(exc), retries, query)
+                             err.get("Code") or "ClientError", err.get("Message") or str(exc), retries, query,
+                             expected_errors)
             except ReadOnlyViolation:
                 raise
             except bx.BotoCoreError as exc:
@@ -341,17 +397,23 @@ class Fetcher:
 
     def _failed(self, table: str, target: Target, service: str, region: str, operation: str, params: str,
                 started_at: datetime, started: float, code: str, message: str, retries: int,
-                query: QueryFetch) -> None:
+                query: QueryFetch, expected_errors: frozenset[str] = frozenset()) -> None:
         message = " ".join(str(message).split())[:300]
         self._record(CallRecord(table, service, operation, target.account_id, region, params, started_at,
                                 (time.monotonic() - started) * 1000, 0, retries, code, message))
         query.tick(calls=1, throttled=retries)
+        if code in expected_errors:
+            raise ExpectedError(code, message)
         query.error(FetchError(table, target.account_id, region, operation, code, message))
         raise _CallFailed(code)
 
     def _record(self, record: CallRecord) -> None:
         with self._lock:
             self.log.append(record)
+
+    def note(self, record: CallRecord) -> None:
+        """Adds work that is not an API call (log files DuckDB reads) to the fetch log."""
+        self._record(record)
 
     # ---- tables -----------------------------------------------------------------------------
     def table_rows(self, name: str, constraints: dict[str, set[str]], query: QueryFetch,
@@ -387,11 +449,12 @@ class Fetcher:
                         units.append((target, region, None))
         param_values = [(c.pushdown_target, sorted(constraints[c.name])) for c in spec.columns
                         if c.pushdown == "param" and c.name in constraints]
+        siblings = [parent for _, _, parent in units if parent is not None]
         futures: list[Future] = []
         for target, region, parent in units:
             for extra in _param_combinations(param_values):
                 futures.append(self._pool.submit(self._run_unit, spec, target, region, parent, extra,
-                                                 constraints, query, bounds))
+                                                 constraints, query, bounds, siblings))
         rows: list[dict[str, Any]] = []
         for fut in futures:
             rows.extend(fut.result())
@@ -399,13 +462,14 @@ class Fetcher:
 
     def _run_unit(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
                   extra_params: dict[str, Any], constraints: dict[str, set[str]],
-                  query: QueryFetch, bounds: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                  query: QueryFetch, bounds: dict[str, Any] | None = None,
+                  siblings: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         context = {"$region": region, "$account_id": target.account_id, "$partition": target.partition,
                    "$parent": parent or {}}
         try:
             if spec.fetch.rows:
                 items: Iterable[Any] = spec.rows_function()(
-                    UnitContext(self, spec, target, region, parent, query, constraints, bounds))
+                    UnitContext(self, spec, target, region, parent, query, constraints, bounds, siblings))
             else:
                 params = {k: _bind(v, context) for k, v in spec.fetch.params.items()}
                 params.update(extra_params)
@@ -438,11 +502,16 @@ class Fetcher:
         """(service, operation, account, region, pages, age in seconds) for each cached call."""
         now = time.monotonic()
         with self._lock:
-            return [(k[2], k[3], k[0], k[1], len(v[1]), now - v[0]) for k, v in self._cache.items()]
+            return [(k[2], k[3], k[0], k[1], len(v[1]) if isinstance(v[1], list) else 0, now - v[0])
+                    for k, v in self._cache.items()]
 
 
 class _CallFailed(Exception):
     """A call failed and was reported; the unit yields no rows."""
+
+
+# Public name: a rows function that makes several calls may catch it to keep the rows it has.
+CallFailed = _CallFailed
 
 
 def _read_only_guard(model: Any = None, params: dict[str, Any] | None = None, **_: Any) -> None:

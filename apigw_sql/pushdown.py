@@ -13,6 +13,7 @@ whole WHERE, so pushdown never changes a result.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -63,8 +64,17 @@ class TableUse:
 
 
 def parse(sql: str) -> list[exp.Expression]:
+    """The statements of ``sql``; parses are cached (a benchmark asks about each control twice).
+
+    The trees are shared between callers: read them, never change them.
+    """
+    return list(_parse(sql))
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(sql: str) -> tuple[exp.Expression, ...]:
     try:
-        return [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        return tuple(s for s in sqlglot.parse(sql, read="duckdb") if s is not None)
     except (ParseError, TokenError) as exc:
         raise SQLSyntaxError(_describe_parse_error(exc)) from None
 

@@ -208,3 +208,23 @@ def test_rate_limiter_shares_one_budget_between_rest_and_v2():
     limiter = RateLimiter()
     limits = {limiter.limits[("apigateway", None)].budget, limiter.limits[("apigatewayv2", None)].budget}
     assert limits == {"apigateway"}
+
+
+def test_unchanged_tables_are_not_rebuilt_and_changed_ones_are(connect):
+    con = connect()
+
+    def oid() -> int:
+        return con.duck.execute("SELECT table_oid FROM duckdb_tables() "
+                                "WHERE table_name = 'aws_api_gateway_rest_api'").fetchall()[0][0]
+
+    n = con.sql("SELECT count(*) FROM aws_api_gateway_rest_api").rows[0][0]
+    first = oid()
+    con.sql("SELECT name FROM aws_api_gateway_rest_api")
+    assert oid() == first  # the same cached calls: the DuckDB copy is reused
+    # A narrower query builds the table from fewer calls, so the copy is rebuilt to match.
+    eu = con.sql("SELECT count(*) FROM aws_api_gateway_rest_api WHERE region = 'eu-west-1'").rows[0][0]
+    assert oid() != first and 0 < eu < n
+    assert con.sql("SELECT count(*) FROM aws_api_gateway_rest_api").rows[0][0] == n
+    # A statement that changes the loaded copy makes the next query rebuild it.
+    con.sql("DELETE FROM aws_api_gateway_rest_api")
+    assert con.sql("SELECT count(*) FROM aws_api_gateway_rest_api").rows[0][0] == n

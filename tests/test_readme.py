@@ -42,3 +42,25 @@ def test_readme_fetch_log_example_runs(connect):
     block = re.search(r"```sql\n(SELECT table_name, operation.*?;)", README, re.S).group(1)
     rows = con.sql(block).rows
     assert ("aws_api_gateway_stage", "GetStages") in {r[:2] for r in rows}
+
+
+CONTROL_FILES = [line.split()[3] for line in README.splitlines() if line.startswith("apigw-sql query -f queries/")]
+
+
+@pytest.mark.parametrize("path", CONTROL_FILES)
+def test_readme_control_file_runs_as_plain_sql(connect, path):
+    sql = (Path(__file__).resolve().parent.parent / path).read_text()
+    result = connect().sql(sql)
+    assert result.columns[:5] == ["resource", "status", "reason", "account_id", "region"] and len(result) > 0
+
+
+def test_readme_check_examples_name_real_benchmarks_and_options():
+    from apigw_sql.cli import build_parser
+
+    parser = build_parser()
+    lines = [line.split("#")[0].split(">")[0].strip() for line in README.splitlines()
+             if line.startswith("apigw-sql check ") or line.startswith("apigw-sql controls ")]
+    assert len(lines) >= 4
+    for line in lines:
+        args = parser.parse_args(shlex.split(line)[1:])  # exits (SystemExit) on an unknown option
+        assert args.command in ("check", "controls")

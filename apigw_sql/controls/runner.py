@@ -1,9 +1,10 @@
 """`run_controls`: plan, fetch once, run every control, and hold each to the result contract.
 
-The planner asks the engine which tables each control reads (``Connection.uses``), fetches the
-union of them once, in parallel (``Connection.fetch``), then runs the controls one by one with
-``Connection.sql``: within the session's TTL every call is then a cache hit, so a whole benchmark
-costs one call per API operation and parameters.
+The planner asks the engine which tables each control reads and how its WHERE narrows them
+(``Connection.uses``, with the control's parameters set), fetches the union of them once, in
+parallel (``Connection.fetch``), then runs the controls one by one on the loaded tables
+(``Connection.sql(..., fetch=False)``): a whole benchmark costs one call per API operation and
+parameters, and a control's fetch failures are those of the tables it reads.
 
 A control that breaks the result contract (a missing column, a status outside ok/alarm/info/skip/
 error, a row without resource or reason) or whose SQL fails becomes one ``error`` finding with
@@ -196,17 +197,22 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
     started_at, started = datetime.now(timezone.utc), time.monotonic()
     log_start = len(con.fetch_log)
 
-    # Plan: the tables of every control, then one parallel fetch of their union.
+    # Plan: the tables of every control, narrowed by each one's pushdown (with its parameters set),
+    # then one parallel fetch of the union; the controls then run on the loaded tables.
     tables_of: dict[str, list[str]] = {}
     plan_errors: dict[str, str] = {}
+    plan: dict[str, Any] = {}
     for c in chosen:
         try:
-            tables_of[c.id] = sorted(con.uses(c.sql))
+            with _Variables(con.duck, c, values):
+                uses = con.uses(c.sql)
+            tables_of[c.id] = sorted(uses)
+            con.merge_uses(plan, uses)
         except QueryError as exc:
             plan_errors[c.id] = f"The control's SQL cannot be planned: {str(exc).rstrip('.')}."
-    needed = sorted({t for names in tables_of.values() for t in names})
+    needed = sorted(plan)
     try:
-        con.fetch(needed)
+        fetched = con.fetch(plan)
     except QueryError:
         raise  # credentials or the endpoint: nothing can be judged, the caller reports it
     account_arn = _account_arn(con)
@@ -219,9 +225,9 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
         else:
             try:
                 with _Variables(con.duck, c, values):
-                    raw = con.sql(c.sql)
+                    raw = con.sql(c.sql, fetch=False)
                 result = judge(c, raw.columns, raw.rows, account_arn)
-                result.findings += _fetch_error_findings(c, raw.errors, con)
+                result.findings += _fetch_error_findings(c, _errors_of(fetched.errors, tables_of[c.id], con), con)
             except Cancelled:
                 raise
             except QueryError as exc:
@@ -322,6 +328,18 @@ def _account_arn(con: Any) -> str:
 def _error_finding(control: Control, account_arn: str, reason: str) -> Finding:
     account = account_arn.rsplit(":", 1)[-1]
     return Finding(control, account_arn, "error", reason, account, None, control.severity)
+
+
+def _errors_of(errors: Sequence[Any], tables: Sequence[str], con: Any) -> list[Any]:
+    """The fetch errors of the plan that blind a control: those of its tables and their parents."""
+    if any(con.catalog[name].scope == "local" for name in tables):
+        return list(errors)  # a provider table (CloudTrail events) may read any other table
+    relevant: set[str] = set()
+    for name in tables:
+        while name and name not in relevant:
+            relevant.add(name)
+            name = con.catalog[name].parent
+    return [e for e in errors if e.table in relevant]
 
 
 def _fetch_error_findings(control: Control, errors: Sequence[Any], con: Any) -> list[Finding]:
