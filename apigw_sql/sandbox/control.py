@@ -14,6 +14,7 @@ answers itself (never passed to moto, never recorded as CloudTrail events).
     POST   /_sandbox/trail-status           {trail, region, fields: {LatestDeliveryError: ..., ...}}
     POST   /_sandbox/truststore-warnings    {domainName, region, warnings: [...], api: "rest" | "v2"}
     POST   /_sandbox/backdate               {kind: "client-certificate" | "api-key", id, region, days}
+    POST   /_sandbox/flush-logs             write buffered CloudTrail records to log files -> {files}
     POST   /_sandbox/reset                  the sandbox's own state and moto's
 """
 from __future__ import annotations
@@ -85,6 +86,8 @@ def _route(app: SandboxApp, method: str, parts: list[str], spec: dict[str, Any],
         for record in records:
             app.recorder.record(record)
         return json_reply(200, {"eventIds": [r["eventID"] for r in records]})
+    if what == "flush-logs":
+        return json_reply(200, {"files": app.log_files.flush()})
     if what == "trail-status":
         arn = app.cloudtrail.set_trail_status(account, str(spec["region"]), str(spec["trail"]),
                                               dict(spec.get("fields") or {}))

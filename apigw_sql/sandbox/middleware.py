@@ -21,14 +21,17 @@ from .exchange import Call, Reply, call_wsgi
 from .ext_apigatewayv2 import HttpApiExtensions
 from .ext_client_certificates import ClientCertificates
 from .ext_cloudtrail import CloudTrailExtensions
+from .ext_cloudtrail_lake import CloudTrailLake
 from .ext_ec2 import Ec2Extensions
 from .ext_rest_apis import RestApiShapes
 from .ext_rest_domains import RestDomains
 from .ext_rest_tags import RestTags
+from .ext_s3 import S3Extensions
 from .ext_sts import StsExtensions
 from .ext_wafv2 import WafV2Extensions
 from .extension import HandlerTable
 from .faults import FaultRules
+from .logfiles import LogFileSink
 from .moto_backends import account_for
 from .operations import OperationMatcher, parse_credential
 from .recorder import EventRecorder, MemoryEventStore
@@ -97,6 +100,9 @@ class SandboxApp:
         self.faults = FaultRules()
         self.events = MemoryEventStore()
         self.recorder = EventRecorder(self.events)
+        self.log_files = LogFileSink()  # CloudTrail log files in the trails' buckets
+        self.recorder.add_sink(self.log_files)
+        self.cloudtrail_lake = CloudTrailLake()
         self.client_certificates = ClientCertificates()
         self.rest_domains = RestDomains()
         self.http_apis = HttpApiExtensions()
@@ -104,7 +110,7 @@ class SandboxApp:
         self.handlers: HandlerTable = {}
         extensions = (self.client_certificates, RestTags(self.client_certificates), RestApiShapes(),
                       self.rest_domains, self.http_apis, self.cloudtrail, StsExtensions(), Ec2Extensions(),
-                      WafV2Extensions())
+                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake)
         for extension in extensions:
             table = extension.handlers()
             overlap = set(table) & set(self.handlers)
@@ -119,6 +125,8 @@ class SandboxApp:
         self.client_certificates.clear()
         self.rest_domains.clear()
         self.cloudtrail.clear()
+        self.log_files.clear()
+        self.cloudtrail_lake.clear()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

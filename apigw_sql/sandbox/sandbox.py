@@ -72,6 +72,7 @@ class Sandbox:
                 from .seed import seed_demo
 
                 self.estate = seed_demo(self)
+                self.flush_logs()  # the seeded history is in the trails' buckets from the start
         except BaseException:
             self.stop()
             raise
@@ -210,6 +211,11 @@ class Sandbox:
         Missing fields get defaults (an IAM user, eventSource apigateway.amazonaws.com, ...).
         """
         return list(self._control("POST", "events", {"region": region, "records": list(records)})["eventIds"])
+
+    def flush_logs(self) -> int:
+        """Writes the CloudTrail records still buffered into log files in the trails' buckets; returns
+        the number of files written. Call it before reading the log files of recent calls."""
+        return int(self._control("POST", "flush-logs", {})["files"])
 
     def set_trail_status(self, trail: str, region: str = "us-east-1", **fields: Any) -> str:
         """Plants GetTrailStatus fields (LatestDeliveryError="AccessDenied", LatestDeliveryTime=...);

@@ -118,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .seed import seed_demo
 
             estate = seed_demo(f"http://{HOST}:{server.port}")
+            server.app.log_files.flush()  # the seeded history is in the trails' buckets from the start
         print(f"{READY} {server.port} {json.dumps(estate)}", flush=True)
         # Nobody reads stdout from now on: moto's own prints go to stderr, or a full pipe would block them.
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

@@ -1,0 +1,388 @@
+"""aws_cloudtrail_log: CloudTrail log files, read by DuckDB, from local folders and S3 prefixes.
+
+The user names the sources (``--cloudtrail-logs``, repeatable, or ``cloudtrail_logs = [...]`` in
+``$XDG_CONFIG_HOME/apigw-sql/config.toml``): a folder or an ``s3://bucket/prefix`` at or above an
+``AWSLogs/`` folder in CloudTrail's delivery layout. The account, region and event_time filters of
+the query choose the account, region and day folders to list (layout.LogFilter), and within a day
+the files whose delivery minute can hold matching records; nothing else is listed or read. S3
+objects are listed and downloaded through the executor (ListObjectsV2, GetObject: read-only,
+logged) into a cache keyed by ETag (``$XDG_CACHE_HOME/apigw-sql/cloudtrail/ETAG/BUCKET/KEY``), so a
+file is downloaded once. DuckDB then reads the files itself: a view over ``read_json`` that takes
+``Records`` as ``JSON[]`` (no schema inference over the varied requestParameters) and turns each
+record into the columns with one json_transform (record_sql). Each source adds a ``ReadLogFiles``
+entry to the fetch log whose ``items`` is the number of files read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from ..catalog import ColumnSpec
+from ..fetch import CallFailed, CallRecord, CredentialsError, FetchError
+from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse_log_key
+from .record_sql import empty_select, records_select, replace_relation, sql_string
+
+# The largest log file DuckDB accepts, uncompressed (CloudTrail's are a few MB at most).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+DOWNLOAD_THREADS = 8
+# How deep below a source to look for the AWSLogs/ folder, and how many folders to look into.
+SEARCH_DEPTH = 2
+SEARCH_FOLDERS = 100
+
+
+class LogSourceError(ValueError):
+    """A log source the user named cannot be used; the message says why and what to do."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+# ---- where the sources come from ---------------------------------------------------------------
+
+def config_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "apigw-sql" / "config.toml"
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "apigw-sql" / "cloudtrail"
+
+
+def configured_sources(config: Any) -> list[str]:
+    """The log sources of the session: the connection's option, else the config file's (else none)."""
+    if getattr(config, "cloudtrail_logs", None) is not None:
+        return [str(s) for s in config.cloudtrail_logs if str(s).strip()]
+    path = config_file()
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LogSourceError("LogSourceConfig", f"cannot read {path}: {exc}") from None
+    value = data.get("cloudtrail_logs", [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise LogSourceError("LogSourceConfig", f"{path}: cloudtrail_logs must be a list of folders or "
+                                                "s3://bucket/prefix strings")
+    return [v for v in value if v.strip()]
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """A folder (bucket None, path absolute with a trailing /) or an S3 prefix ('' or ending with /)."""
+
+    text: str
+    path: str
+    bucket: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> LogSource:
+        """
+        >>> LogSource.parse("s3://trail-bucket/org/AWSLogs")
+        LogSource(text='s3://trail-bucket/org/AWSLogs', path='org/AWSLogs/', bucket='trail-bucket')
+        >>> LogSource.parse("s3://trail-bucket").path
+        ''
+        """
+        text = text.strip()
+        if text.lower().startswith("s3://"):
+            bucket, _, prefix = text[5:].partition("/")
+            if not bucket:
+                raise LogSourceError("LogSourceInvalid", f"{text!r} names no bucket: write s3://BUCKET/PREFIX")
+            prefix = prefix.lstrip("/")
+            return cls(text, prefix if not prefix or prefix.endswith("/") else prefix + "/", bucket)
+        if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.I):
+            raise LogSourceError("LogSourceInvalid", f"{text!r}: only folders and s3:// URLs are supported")
+        path = Path(text).expanduser().resolve()
+        if not path.is_dir():
+            raise LogSourceError("LogSourceNotFound", f"{text!r} is not a folder")
+        return cls(text, path.as_posix().rstrip("/") + "/")
+
+
+# ---- listing -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FoundFile:
+    path: str           # a local path, or an S3 key
+    size: int = 0
+    etag: str | None = None
+
+
+class LocalTree:
+    """A folder tree, listed with os.scandir. Prefixes are paths ending with /."""
+
+    lists_recursively = False
+
+    def dirs(self, prefix: str) -> list[str]:
+        try:
+            with os.scandir(prefix) as entries:
+                return sorted(e.name for e in entries if e.is_dir())
+        except OSError:
+            return []
+
+    def files(self, prefix: str, start_after: str | None = None) -> list[FoundFile]:
+        try:
+            with os.scandir(prefix) as entries:
+                return [FoundFile(prefix + e.name, e.stat().st_size) for e in entries if e.is_file()]
+        except OSError:
+            return []
+
+
+class S3Tree:
+    """A bucket, listed with ListObjectsV2 through the executor."""
+
+    lists_recursively = True
+
+    def __init__(self, bucket: str, call: Callable[..., list[dict[str, Any]]]):
+        self.bucket = bucket
+        self._call = call
+
+    def dirs(self, prefix: str) -> list[str]:
+        pages = self._call("ListObjectsV2", Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+        return sorted(cp["Prefix"][len(prefix):].rstrip("/") for page in pages
+                      for cp in page.get("CommonPrefixes") or [])
+
+    def files(self, prefix: str, start_after: str | None = None) -> list[FoundFile]:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        if start_after:
+            params["StartAfter"] = start_after
+        pages = self._call("ListObjectsV2", **params)
+        return [FoundFile(o["Key"], int(o.get("Size") or 0), o.get("ETag")) for page in pages
+                for o in page.get("Contents") or []]
+
+
+def find_anchors(tree: Any, base: str) -> list[str]:
+    """The AWSLogs/ folders at or below `base` (a prefix ending with /, or '')."""
+    marker = base.find("AWSLogs/")
+    while marker > 0 and base[marker - 1] != "/":
+        marker = base.find("AWSLogs/", marker + 1)
+    if marker >= 0:
+        return [base[:marker + len("AWSLogs/")]]
+    found: list[str] = []
+    frontier = [base]
+    for _ in range(SEARCH_DEPTH + 1):
+        deeper: list[str] = []
+        for prefix in frontier:
+            names = tree.dirs(prefix)
+            if "AWSLogs" in names:
+                found.append(prefix + "AWSLogs/")
+            else:
+                deeper += [prefix + n + "/" for n in names]
+        if found or not deeper:
+            break
+        frontier = deeper[:SEARCH_FOLDERS]
+    return found
+
+
+def _span(year: int, month: int | None = None) -> tuple[date, date]:
+    """The first and last day of a year, or of a month."""
+    if month is None:
+        return date(year, 1, 1), date(year, 12, 31)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, 1), following - timedelta(days=1)
+
+
+def _region_files(tree: Any, prefix: str, window: TimeWindow, compatible: Callable[[str], bool]) -> list[FoundFile]:
+    days = window.days()
+    if days is not None:
+        return [f for d in days if compatible(p := prefix + d.strftime("%Y/%m/%d/")) for f in tree.files(p)]
+    if tree.lists_recursively:
+        after = window.start_after()
+        return tree.files(prefix, start_after=prefix + after if after else None)
+    found: list[FoundFile] = []
+    for year in tree.dirs(prefix):
+        if not (year.isdigit() and len(year) == 4 and window.wants_days(*_span(int(year)))):
+            continue
+        for month in tree.dirs(f"{prefix}{year}/"):
+            if not (month.isdigit() and 1 <= int(month) <= 12 and window.wants_days(*_span(int(year), int(month)))):
+                continue
+            for day in tree.dirs(f"{prefix}{year}/{month}/"):
+                try:
+                    wanted = window.wants_day(date(int(year), int(month), int(day)))
+                except ValueError:
+                    continue
+                day_prefix = f"{prefix}{year}/{month}/{day}/"
+                if wanted and compatible(day_prefix):
+                    found += tree.files(day_prefix)
+    return found
+
+
+def find_log_files(tree: Any, anchor: str, flt: LogFilter, within: str = "") -> list[FoundFile]:
+    """The log files below `anchor` (an AWSLogs/ prefix) that `flt` keeps, and only below `within`."""
+    def compatible(prefix: str) -> bool:
+        return prefix.startswith(within) or within.startswith(prefix)
+
+    accounts: list[str] = []
+    for name in tree.dirs(anchor):
+        prefix = anchor + name + "/"
+        if not compatible(prefix):
+            continue
+        if ORG.match(name):
+            accounts += [f"{prefix}{a}/" for a in tree.dirs(prefix)
+                         if ACCOUNT.match(a) and flt.wants_account(a) and compatible(f"{prefix}{a}/")]
+        elif ACCOUNT.match(name) and flt.wants_account(name):
+            accounts.append(prefix)
+    found: list[FoundFile] = []
+    for account in accounts:
+        trail_prefix = account + "CloudTrail/"  # not CloudTrail-Digest/ nor CloudTrail-Insight/
+        if not compatible(trail_prefix):
+            continue
+        for region in tree.dirs(trail_prefix):
+            region_prefix = f"{trail_prefix}{region}/"
+            if flt.wants_region(region) and compatible(region_prefix):
+                found += _region_files(tree, region_prefix, flt.window, compatible)
+    kept = []
+    for file in found:
+        key = parse_log_key(file.path)
+        if key is not None and flt.wants(key) and file.path.startswith(within):
+            kept.append(file)
+    return sorted(kept, key=lambda f: f.path)
+
+
+# ---- reading -----------------------------------------------------------------------------------
+
+def _download(bucket: str, files: list[FoundFile], call: Callable[..., list[dict[str, Any]]],
+              root: Path) -> list[str]:
+    """Local copies of the objects, from the ETag-keyed cache or downloaded into it."""
+
+    def fetch(file: FoundFile) -> str | None:
+        etag = (file.etag or "").strip('"') or "no-etag"
+        local = root / etag / bucket / file.path
+        if local.is_file():
+            return local.as_posix()
+        params: dict[str, Any] = {"Bucket": bucket, "Key": file.path}
+        if file.etag:
+            params["IfMatch"] = file.etag
+        try:
+            pages = call("GetObject", **params)
+        except CallFailed:
+            return None  # reported by the executor; the other files are still read
+        body = pages[0]["Body"].read() if pages and pages[0].get("Body") is not None else b""
+        if not body:  # an empty object, or a cached answer whose body was read before: nothing to keep
+            return None
+        local.parent.mkdir(parents=True, exist_ok=True)
+        partial = local.with_name(local.name + f".{os.getpid()}.part")
+        partial.write_bytes(body)
+        os.replace(partial, local)
+        return local.as_posix()
+
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS, thread_name_prefix="apigw-sql-logs") as pool:
+        return [p for p in pool.map(fetch, files) if p is not None]
+
+
+def report_problem(ctx: Any, code: str, message: str) -> None:
+    """Shows a problem with the log sources as a warning of the query (FetchError), as failed calls are."""
+    ctx.query.error(FetchError(ctx.spec.name, "-", "-", "ReadLogFiles", code, message))
+
+
+def _local_files(source: LogSource, flt: LogFilter) -> tuple[list[str], list[str]]:
+    """(AWSLogs/ folders found, log files kept) of a folder source."""
+    tree = LocalTree()
+    anchors = find_anchors(tree, source.path)
+    return anchors, [f.path for a in anchors for f in find_log_files(tree, a, flt, source.path)]
+
+
+def _s3_files(ctx: Any, source: LogSource, flt: LogFilter) -> tuple[list[str], list[str]]:
+    """(AWSLogs/ prefixes found, local copies of the log files kept) of an S3 source."""
+    target = ctx.fetcher.targets()[0]
+    bucket = source.bucket or ""
+
+    def call(operation: str, **params: Any) -> list[dict[str, Any]]:
+        return ctx.fetcher.call(ctx.spec.name, target, "s3", target.home_region, operation, params, ctx.query)
+
+    tree = S3Tree(bucket, call)
+    anchors = find_anchors(tree, source.path)
+    found = [f for a in anchors for f in find_log_files(tree, a, flt, source.path)]
+    return anchors, _download(bucket, found, call, cache_root())
+
+
+def collect_log_files(ctx: Any, sources: list[str]) -> list[str]:
+    """Local paths of the log files of `sources` that the query's filters keep; problems are reported.
+
+    Each source adds a ReadLogFiles entry to the fetch log: what it narrowed to, and how many files.
+    """
+    flt = LogFilter.from_pushdown(ctx.constraints, ctx.bounds)
+    paths: list[str] = []
+    for text in sources:
+        started_at, started = datetime.now(timezone.utc).replace(tzinfo=None), time.monotonic()
+        try:
+            source = LogSource.parse(text)
+            if flt.window.empty:  # the WHERE keeps no time at all: nothing to list
+                files: list[str] = []
+            else:
+                anchors, files = _local_files(source, flt) if source.bucket is None else _s3_files(ctx, source, flt)
+                if not anchors:
+                    raise LogSourceError("LogSourceEmpty", f"no AWSLogs/ folder in {text!r} (CloudTrail writes "
+                                                           "AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/*.json.gz)")
+            account = ctx.fetcher.targets()[0].account_id if source.bucket else ""
+        except LogSourceError as problem:
+            report_problem(ctx, problem.code, str(problem))
+            continue
+        except CredentialsError as problem:
+            report_problem(ctx, "LogSourceCredentials", f"{text}: {problem}")
+            continue
+        except CallFailed:
+            continue  # a listing failed (AccessDenied, NoSuchBucket): the executor reported it
+        ctx.fetcher.note(CallRecord(ctx.spec.name, "s3" if source.bucket else "local", "ReadLogFiles", account,
+                                    "", json.dumps({"source": text, **flt.describe()}), started_at,
+                                    (time.monotonic() - started) * 1000, len(files), 0))
+        paths += files
+    return paths
+
+
+@dataclass
+class LogFilesView:
+    """A provider: the engine asks it for a DuckDB relation, and it makes a view over read_json."""
+
+    columns: tuple[ColumnSpec, ...]
+    files: list[str]
+    origin: str = "log"
+
+    def source_sql(self) -> str:
+        """One row per record: j (the record), and the account, region and log file of its file."""
+        files = "[" + ", ".join(sql_string(f) for f in self.files) + "]"
+        pattern = sql_string(SQL_PATH_PATTERN)
+        root = cache_root().as_posix() + "/"
+        # A cached S3 object is ROOT/ETAG/BUCKET/KEY: show it as s3://BUCKET/KEY.
+        log_file = (f"CASE WHEN starts_with(filename, {sql_string(root)}) THEN 's3://' || "
+                    f"regexp_replace(substr(filename, {len(root) + 1}), '^[^/]+/', '') ELSE filename END")
+        return (f"(SELECT account_id, region, log_file, unnest(Records) AS j FROM ("
+                f"SELECT regexp_extract(filename, {pattern}, 1) AS account_id, "
+                f"regexp_extract(filename, {pattern}, 2) AS region, {log_file} AS log_file, Records "
+                f"FROM read_json({files}, format='unstructured', records=true, compression='gzip', filename=true, "
+                f"maximum_object_size={MAX_FILE_BYTES}, columns={{'Records': 'JSON[]'}})))")
+
+    def context(self) -> dict[str, str]:
+        return {"$item": "j", "$account_id": "account_id", "$region": "region", "$log_file": "log_file",
+                "$origin": sql_string(self.origin)}
+
+    def to_duckdb(self, con: Any, name: str) -> None:
+        if not self.files:
+            replace_relation(con, name, "VIEW", empty_select(self.columns))
+            return
+        replace_relation(con, name, "VIEW", records_select(self.columns, self.source_sql(), self.context()))
+
+
+def log_rows(ctx: Any) -> LogFilesView:
+    """Rows function of aws_cloudtrail_log: a view over the log files the query's filters keep."""
+    try:
+        sources = configured_sources(ctx.fetcher.config)
+    except LogSourceError as problem:
+        report_problem(ctx, problem.code, str(problem))
+        return LogFilesView(ctx.spec.columns, [])
+    if not sources:  # not a failure, but an empty table deserves a word
+        print("note: aws_cloudtrail_log is empty: name CloudTrail log folders or s3://bucket/prefix with "
+              f"--cloudtrail-logs or cloudtrail_logs = [...] in {config_file()}", file=sys.stderr, flush=True)
+        return LogFilesView(ctx.spec.columns, [])
+    return LogFilesView(ctx.spec.columns, collect_log_files(ctx, sources))
