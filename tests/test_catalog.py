@@ -62,3 +62,11 @@ def test_shipped_catalog_loads_and_every_column_is_documented():
     for name in catalog:
         for col in catalog[name].columns:
             assert col.description.endswith("."), (name, col.name)
+
+
+def test_tables_readme_lists_the_catalogue_as_it_is():
+    from apigw_sql.catalog import default_tables_dir
+    from apigw_sql.tables_doc import rewrite
+
+    readme = default_tables_dir() / "README.md"
+    assert readme.read_text() == rewrite(readme, load_catalog()), "run: python -m apigw_sql.tables_doc"
