@@ -3,7 +3,11 @@
 - its home benchmark: the folder under ``queries/`` the file lives in;
 - ``fsbp`` and ``cis_v5``: the ``frameworks`` header names a reference in that framework;
 - ``apigateway``: every control whose home is ``queries/apigateway/`` (every API Gateway control lives there);
+- ``cloudtrail_activity``: every control whose home is ``queries/cloudtrail_activity/``;
 - ``all``: every control.
+
+``queries/cloudtrail/`` holds the CloudTrail configuration controls: a home folder that is not a benchmark of
+its own, so they belong to ``fsbp`` and ``cis_v5`` through their frameworks, and to ``all``.
 """
 from __future__ import annotations
 
@@ -20,8 +24,9 @@ BENCHMARKS: dict[str, str] = {
     "cloudtrail_activity": "CloudTrail activity: what happened, correlated with what is configured",
     "all": "Every control apigw-sql ships",
 }
-# Folders a control file may live in: each names its home benchmark.
-HOME_BENCHMARKS = tuple(b for b in BENCHMARKS if b != "all") + ("all",)
+# Folders a control file may live in: each benchmark's, and home folders that are no benchmark of their own.
+HOME_FOLDERS = ("cloudtrail",)
+HOME_BENCHMARKS = tuple(b for b in BENCHMARKS if b != "all") + HOME_FOLDERS + ("all",)
 
 
 class SelectionError(ValueError):
