@@ -1,11 +1,16 @@
 """apigw-sql beside Prowler on the same sandbox estate: where the two agree, where they differ and why.
 
 Prowler is installed from PyPI into its own virtual environment (never a dependency of apigw-sql), then
-both tools audit one seeded sandbox: Prowler's apigateway, apigatewayv2 and cloudtrail checks, and our
-fsbp and apigateway benchmarks. For every Prowler check that one of our controls lists as an alias, each
+both tools audit one seeded sandbox: Prowler's apigateway, apigatewayv2 and cloudtrail checks, and every
+apigw-sql configuration control (the `all` benchmark without the `cloudtrail_activity` controls, which judge events
+and have no Prowler counterpart). For every Prowler check that one of our controls lists as an alias, each
 resource Prowler judged is compared with our verdict on it (our stage-level findings roll up to Prowler's
-API-level ones). A disagreement is explained by Prowler's known looseness when it matches one, and is
-otherwise reported as a possible apigw-sql bug, with both tools' reasons.
+API-level ones). Where the two tools judge different resources, Prowler's findings are first translated to ours:
+its trail-bucket checks name the trail, ours the bucket (trail ARN -> arn:aws:s3:::BUCKET, from the sandbox's
+DescribeTrails); its per-region or per-trail account checks become one account verdict (arn:aws:::ACCOUNT: PASS
+when at least one of its findings passes). A disagreement is explained by Prowler's known looseness or a documented
+difference in semantics when it matches one, and is otherwise reported as a possible apigw-sql bug, with both tools'
+reasons.
 
     python benchmarks/vs_prowler.py                  # installs Prowler on first use (a few minutes)
     python benchmarks/vs_prowler.py --venv /tmp/prowler-venv --prowler-version '5.46.*'
@@ -28,7 +33,26 @@ from typing import Any
 
 DEFAULT_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "apigw-sql" / "prowler-venv"
 SERVICES = ("apigateway", "apigatewayv2", "cloudtrail")
-OUR_BENCHMARKS = ("fsbp", "apigateway")
+OUR_BENCHMARKS = ("all",)
+# Benchmarks left out of OUR_BENCHMARKS: the activity controls judge CloudTrail events; Prowler has no such checks.
+EXCLUDED_BENCHMARKS = ("cloudtrail_activity",)
+OUR_SELECTION = " + ".join(OUR_BENCHMARKS) + "".join(f" - {b}" for b in EXCLUDED_BENCHMARKS)
+
+# Prowler checks that judge another resource than our control does, and how their findings become ours:
+# "bucket": Prowler names the trail, we judge the trail's S3 bucket (arn:aws:s3:::NAME); trails sharing a bucket
+#   are one verdict, FAIL if any of them fails.
+# "account": Prowler reports per region or per trail (a PASS per qualifying trail, else one FAIL on the
+#   arn:aws:cloudtrail:REGION:ACCOUNT:trail template), we judge the account (arn:aws:::ACCOUNT): PASS when at least
+#   one of its findings passes (one qualifying trail covers the account), else FAIL.
+RESOURCE_TRANSLATION: dict[str, str] = {
+    "cloudtrail_bucket_requires_mfa_delete": "bucket",
+    "cloudtrail_logs_s3_bucket_access_logging_enabled": "bucket",
+    "cloudtrail_logs_s3_bucket_is_not_publicly_accessible": "bucket",
+    "cloudtrail_multi_region_enabled": "account",
+    "cloudtrail_multi_region_enabled_logging_management_events": "account",
+    "cloudtrail_s3_dataevents_read_enabled": "account",
+    "cloudtrail_s3_dataevents_write_enabled": "account",
+}
 
 # (Prowler check, Prowler's status, ours) -> why the tools differ by design. Every entry is a semantic choice
 # recorded in shared/reference/controls.md or a documented limit of Prowler's implementation.
@@ -59,6 +83,11 @@ KNOWN_DIFFERENCES: dict[tuple[str, str, str], str] = {
     ("apigateway_restapi_no_secrets_in_stage_variables", "PASS", "FAIL"):
         "Prowler's secret scanner (Kingfisher, medium confidence) does not report a lone AWS access key id or a "
         "password without a known pattern; we flag key ids, private keys, JWTs and high-entropy secret-named values",
+    ("cloudtrail_logs_s3_bucket_is_not_publicly_accessible", "PASS", "FAIL"):
+        "Prowler fails a trail's bucket only for an ACL grant to AllUsers; shared/reference/controls.md "
+        "(cloudtrail_bucket_not_public, FSBP CloudTrail.6) has us alarm as well on a grant to AuthenticatedUsers, a "
+        "policy allowing any principal without a restricting condition, or a bucket public access block that is not "
+        "fully on",
 }
 
 
@@ -93,7 +122,8 @@ def run_prowler(prowler: Path, sandbox: Any, regions: list[str], out: Path) -> t
     elapsed = time.monotonic() - started
     if done.returncode not in (0, 3):  # 3: the scan worked and some checks failed
         raise SystemExit(f"prowler failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-    [path] = list(out.glob("*.ocsf.json"))
+    # --output-dir may hold earlier runs' files: this run's is the newest.
+    path = max(out.glob("*.ocsf.json"), key=lambda f: f.stat().st_mtime)
     events = json.loads(path.read_text())
     version = events[0]["metadata"]["product"]["version"] if events else "?"
     findings = [ProwlerFinding(e["metadata"]["event_code"], e["status_code"], _arn(e["resources"][0]["uid"]),
@@ -108,6 +138,15 @@ def _arn(uid: str) -> str:
     return f"{head}::/{tail}" if sep and tail and not tail.startswith("/") else uid
 
 
+def our_controls() -> list[Any]:
+    """The controls of OUR_BENCHMARKS, less those of EXCLUDED_BENCHMARKS (also by home folder)."""
+    from apigw_sql.controls import load_controls
+    from apigw_sql.controls.benchmarks import select
+
+    return [c for c in select(load_controls(), list(OUR_BENCHMARKS))
+            if c.home not in EXCLUDED_BENCHMARKS and not set(c.benchmarks) & set(EXCLUDED_BENCHMARKS)]
+
+
 def run_ours(sandbox: Any, regions: list[str]) -> tuple[Any, float]:
     import apigw_sql
     from apigw_sql.controls import run_controls
@@ -115,10 +154,51 @@ def run_ours(sandbox: Any, regions: list[str]) -> tuple[Any, float]:
     started = time.monotonic()
     con = apigw_sql.connect(endpoint_url=sandbox.endpoint_url, regions=regions, rate_limit=False, max_attempts=2)
     try:
-        report = run_controls(con, list(OUR_BENCHMARKS))
+        report = run_controls(con, our_controls())
     finally:
         con.close()
     return report, time.monotonic() - started
+
+
+def trail_buckets(sandbox: Any, regions: list[str]) -> dict[str, str]:
+    """Trail ARN -> the name of the S3 bucket it delivers to, from the sandbox's DescribeTrails (shadow trails
+    included, so a multi-region trail is found whichever region Prowler saw it in)."""
+    import boto3
+
+    buckets: dict[str, str] = {}
+    for region in regions:
+        client = boto3.client("cloudtrail", region_name=region, endpoint_url=sandbox.endpoint_url,
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        for trail in client.describe_trails(includeShadowTrails=True).get("trailList", []):
+            if trail.get("TrailARN") and trail.get("S3BucketName"):
+                buckets[trail["TrailARN"]] = trail["S3BucketName"]
+    return buckets
+
+
+def translate(check: str, findings: list[ProwlerFinding], buckets: dict[str, str]) -> list[ProwlerFinding]:
+    """Prowler's findings of one check, re-keyed to the resources our control judges (RESOURCE_TRANSLATION);
+    several findings on one of our resources merge into one verdict."""
+    mode = RESOURCE_TRANSLATION.get(check)
+    if mode is None:
+        return findings
+    groups: dict[str, list[ProwlerFinding]] = defaultdict(list)
+    for p in findings:
+        parts = p.resource.split(":")  # arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail[/NAME]
+        if mode == "bucket":
+            bucket = buckets.get(p.resource)
+            key = f"arn:{parts[1]}:s3:::{bucket}" if bucket and len(parts) > 1 else p.resource
+        else:
+            key = f"arn:{parts[1]}:::{parts[4]}" if len(parts) > 4 else p.resource
+        groups[key].append(p)
+    merged = []
+    for key, group in groups.items():
+        statuses = {p.status for p in group}
+        # A bucket is as bad as its worst trail finding; an account is covered when any trail (or region) passes.
+        order = ("FAIL", "PASS") if mode == "bucket" else ("PASS", "FAIL")
+        status = next((s for s in order if s in statuses), group[0].status)
+        reasons = list(dict.fromkeys(p.reason for p in group if p.status == status))
+        merged.append(ProwlerFinding(check, status, key, group[0].region, " / ".join(reasons)))
+    return merged
 
 
 def our_verdict(findings: list[Any], resource: str) -> tuple[str | None, list[Any]]:
@@ -135,7 +215,7 @@ def our_verdict(findings: list[Any], resource: str) -> tuple[str | None, list[An
     return "N/A", related
 
 
-def compare(report: Any, prowler: list[ProwlerFinding]) -> int:
+def compare(report: Any, prowler: list[ProwlerFinding], buckets: dict[str, str]) -> int:
     from apigw_sql.controls import load_controls
 
     by_alias = {alias: c.id for c in load_controls() for alias in c.aliases}
@@ -152,7 +232,7 @@ def compare(report: Any, prowler: list[ProwlerFinding]) -> int:
         control = by_alias[check]
         lines, agree, compared = [], 0, 0
         judged: set[str] = set()
-        for p in sorted(checks[check], key=lambda p: p.resource):
+        for p in sorted(translate(check, checks[check], buckets), key=lambda p: p.resource):
             verdict, related = our_verdict(ours[control], p.resource)
             judged.update(f.resource for f in related)
             compared += 1
@@ -202,15 +282,15 @@ def main(argv: list[str] | None = None) -> int:
         out = args.output_dir or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
         report, our_seconds = run_ours(sandbox, regions)
-        print(f"apigw-sql: {', '.join(OUR_BENCHMARKS)} ({len(report.results)} controls) in {our_seconds:.1f} s, "
+        print(f"apigw-sql: {OUR_SELECTION} ({len(report.results)} controls) in {our_seconds:.1f} s, "
               f"{report.api_calls} API calls", file=sys.stderr)
         findings, prowler_seconds, version = run_prowler(prowler, sandbox, regions, out)
         print(f"Prowler {version}: {', '.join(SERVICES)} ({len({f.check for f in findings})} checks) in "
               f"{prowler_seconds:.1f} s", file=sys.stderr)
         print(f"apigw-sql vs Prowler {version} on the sandbox demo estate ({', '.join(regions)})\n")
-        unexplained = compare(report, findings)
+        unexplained = compare(report, findings, trail_buckets(sandbox, regions))
     print(f"\nWall time: apigw-sql {our_seconds:.1f} s ({report.api_calls} API calls for "
-          f"{' + '.join(OUR_BENCHMARKS)}); Prowler {prowler_seconds:.1f} s ({', '.join(SERVICES)}, process start "
+          f"{OUR_SELECTION}); Prowler {prowler_seconds:.1f} s ({', '.join(SERVICES)}, process start "
           "included)")
     print(f"Unexplained disagreements: {unexplained}")
     return 1 if unexplained else 0
