@@ -26,8 +26,7 @@ def sandbox() -> Iterator["object"]:
         yield sb
 
 
-@pytest.fixture()
-def connect(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
+def _connections(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
     """Open connections to the sandbox: the demo regions plus TEST_REGION unless regions= is given."""
     opened = []
 
@@ -43,3 +42,14 @@ def connect(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
     yield _connect
     for con in opened:
         con.close()
+
+
+@pytest.fixture()
+def connect(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
+    yield from _connections(sandbox)
+
+
+@pytest.fixture(scope="module")
+def module_connect(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
+    """The same, kept for a whole module, so that one fetch serves every test of it."""
+    yield from _connections(sandbox)

@@ -38,23 +38,8 @@ def trails(connect) -> tuple[Any, list[dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def connect(sandbox):  # module-scoped twin of conftest's fixture, so that one read serves every test
-    import apigw_sql
-
-    opened = []
-
-    def _connect(**options):
-        options.setdefault("endpoint_url", sandbox.endpoint_url)
-        options.setdefault("regions", REGIONS)
-        options.setdefault("max_attempts", 1)
-        options.setdefault("rate_limit", False)
-        con = apigw_sql.connect(**options)
-        opened.append(con)
-        return con
-
-    yield _connect
-    for con in opened:
-        con.close()
+def connect(module_connect):  # one read serves every test of this module
+    return module_connect
 
 
 def one(rows: list[dict[str, Any]], name: str, region: str) -> dict[str, Any]:

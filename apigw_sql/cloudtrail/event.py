@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import ColumnSpec
-from .log_files import LogFilesView, LogSourceError, collect_log_files, configured_sources, report_problem
+from .log_files import LogFilesView, collect_log_files, sources_or_report
 from .record_sql import empty_select, records_select, replace_relation
 
 LOOKUP_TABLE = "aws_cloudtrail_lookup_event"
@@ -57,10 +57,8 @@ def lookup_pushdown(ctx: Any) -> tuple[dict[str, set[str]], dict[str, Any]]:
 
 def event_rows(ctx: Any) -> Any:
     """Rows function of aws_cloudtrail_event: a provider over the log files, or over LookupEvents."""
-    try:
-        sources = configured_sources(ctx.fetcher.config)
-    except LogSourceError as problem:
-        report_problem(ctx, problem.code, str(problem))
+    sources = sources_or_report(ctx)
+    if sources is None:
         return LogFilesView(ctx.spec.columns, [])
     if sources:
         return LogFilesView(ctx.spec.columns, collect_log_files(ctx, sources), origin="log")

@@ -374,12 +374,19 @@ class LogFilesView:
         replace_relation(con, name, "VIEW", records_select(self.columns, self.source_sql(), self.context()))
 
 
-def log_rows(ctx: Any) -> LogFilesView:
-    """Rows function of aws_cloudtrail_log: a view over the log files the query's filters keep."""
+def sources_or_report(ctx: Any) -> list[str] | None:
+    """The configured log sources; None (and a reported problem) when the configuration is unusable."""
     try:
-        sources = configured_sources(ctx.fetcher.config)
+        return configured_sources(ctx.fetcher.config)
     except LogSourceError as problem:
         report_problem(ctx, problem.code, str(problem))
+        return None
+
+
+def log_rows(ctx: Any) -> LogFilesView:
+    """Rows function of aws_cloudtrail_log: a view over the log files the query's filters keep."""
+    sources = sources_or_report(ctx)
+    if sources is None:
         return LogFilesView(ctx.spec.columns, [])
     if not sources:  # not a failure, but an empty table deserves a word
         print("note: aws_cloudtrail_log is empty: name CloudTrail log folders or s3://bucket/prefix with "

@@ -47,6 +47,13 @@ class Finding:
         return SEVERITIES.index(self.severity)
 
 
+def _counts(findings: Sequence[Finding]) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for f in findings:
+        counts[f.status] += 1
+    return counts
+
+
 @dataclass
 class ControlResult:
     control: Control
@@ -55,10 +62,7 @@ class ControlResult:
     elapsed: float = 0.0
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
-        for f in self.findings:
-            counts[f.status] += 1
-        return counts
+        return _counts(self.findings)
 
     @property
     def muted(self) -> int:
@@ -82,10 +86,7 @@ class Report:
         return [f for r in self.results for f in r.findings]
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
-        for f in self.findings:
-            counts[f.status] += 1
-        return counts
+        return _counts(self.findings)
 
     @property
     def muted(self) -> int:
