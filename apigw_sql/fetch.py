@@ -295,7 +295,7 @@ class Fetcher:
                               {"AllRegions": False}, query)
             found = sorted(r["RegionName"] for page in pages for r in page.get("Regions", [])
                            if r.get("OptInStatus") in (None, "opt-in-not-required", "opted-in"))
-        except _CallFailed:
+        except CallFailed:
             found = []
         if not found:  # DescribeRegions denied: fall back to the regions botocore knows for the service
             found = sorted(target.session.get_available_regions(service, partition_name=target.partition))
@@ -309,7 +309,7 @@ class Fetcher:
              expected_errors: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         """All pages of one read-only call, from the cache when fresh.
 
-        Raises _CallFailed, or ExpectedError when the answer is an error in `expected_errors`.
+        Raises CallFailed, or ExpectedError when the answer is an error in `expected_errors`.
         """
         key = (target.account_id, region, service, operation, json.dumps(params, sort_keys=True, default=str))
         with self._lock:
@@ -405,7 +405,7 @@ class Fetcher:
         if code in expected_errors:
             raise ExpectedError(code, message)
         query.error(FetchError(table, target.account_id, region, operation, code, message))
-        raise _CallFailed(code)
+        raise CallFailed(code)
 
     def _record(self, record: CallRecord) -> None:
         with self._lock:
@@ -477,7 +477,7 @@ class Fetcher:
                                   params, query)
                 items = _items(pages, spec.fetch.items, context)
             return build_rows(spec, items, context)
-        except _CallFailed:
+        except CallFailed:
             return []
 
     def close(self) -> None:
@@ -506,12 +506,11 @@ class Fetcher:
                     for k, v in self._cache.items()]
 
 
-class _CallFailed(Exception):
+class CallFailed(Exception):
     """A call failed and was reported; the unit yields no rows."""
 
 
 # Public name: a rows function that makes several calls may catch it to keep the rows it has.
-CallFailed = _CallFailed
 
 
 def _read_only_guard(model: Any = None, params: dict[str, Any] | None = None, **_: Any) -> None:
