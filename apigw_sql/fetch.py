@@ -102,8 +102,8 @@ class FetchError:
         return "see the error message; the other regions were answered"
 
     def line(self) -> str:
-        return (f"warning: {self.table}: {self.operation} failed in {self.account_id}/{self.region}: "
-                f"{self.code}: {self.message} ({self.hint})")
+        where = f" in {self.account_id}/{self.region}" if self.account_id.strip("-") else ""  # local files: nowhere
+        return f"warning: {self.table}: {self.operation} failed{where}: {self.code}: {self.message} ({self.hint})"
 
 
 class ExpectedError(Exception):

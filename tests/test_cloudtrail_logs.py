@@ -194,6 +194,7 @@ def test_a_source_that_is_not_there_is_a_warning(connect, tmp_path, capsys):
     result = con.sql("SELECT count(*) FROM aws_cloudtrail_log")
     assert result.rows == [(0,)]
     assert [e.code for e in result.errors] == ["LogSourceNotFound", "LogSourceEmpty"]
+    assert result.errors[0].line().startswith("warning: aws_cloudtrail_log: ReadLogFiles failed: LogSourceNotFound: ")
     assert "--cloudtrail-logs" in result.errors[0].line()
     none = connect(cloudtrail_logs=[]).sql("SELECT count(*) FROM aws_cloudtrail_log")
     assert none.rows == [(0,)] and not none.errors
