@@ -115,10 +115,13 @@ class Catalog:
 
 
 def default_tables_dir() -> Path:
+    """$APIGW_SQL_TABLES, else the table files shipped with apigw-sql (resources.shipped_dir)."""
     override = os.environ.get("APIGW_SQL_TABLES")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "tables"
+    from .resources import shipped_dir
+
+    return shipped_dir("tables")
 
 
 def load_catalog(directory: Path | str | None = None) -> Catalog:

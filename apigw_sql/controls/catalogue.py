@@ -11,10 +11,13 @@ from .control import Control, ControlError, parse_control
 
 
 def default_queries_dir() -> Path:
+    """$APIGW_SQL_QUERIES, else the controls shipped with apigw-sql (resources.shipped_dir)."""
     override = os.environ.get("APIGW_SQL_QUERIES")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "queries"
+    from ..resources import shipped_dir
+
+    return shipped_dir("queries")
 
 
 def load_controls(directory: Path | str | None = None) -> list[Control]:
