@@ -18,6 +18,7 @@ COLUMN_TYPES = {"VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP", "JSON", "
 PUSHDOWN_KINDS = {"filter", "parent", "param", "provider"}
 SCOPES = {"region", "local"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
 
 # Columns every AWS table has; the engine fills them from the fetch context.
 COMMON_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
@@ -64,6 +65,8 @@ class TableSpec:
     parent: str | None = None
     file: str = ""
     examples: tuple[str, ...] = ()
+    # Error codes of the table's operation that mean "gone" (a parent deleted mid-crawl): no rows, no failure.
+    ignore_errors: frozenset[str] = frozenset()
 
     @property
     def column_names(self) -> list[str]:
@@ -160,7 +163,7 @@ def load_table(path: Path) -> TableSpec:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: {exc}") from None
-    allowed = {"name", "description", "service", "scope", "parent", "fetch", "columns", "examples"}
+    allowed = {"name", "description", "service", "scope", "parent", "fetch", "columns", "examples", "ignore_errors"}
     for key in data:
         if key not in allowed:
             raise SpecError(f"{path}: {key}: unknown field (allowed: {', '.join(sorted(allowed))})")
@@ -194,8 +197,20 @@ def load_table(path: Path) -> TableSpec:
         columns.append(ColumnSpec("akas", "JSON", "Array of globally unique identifiers of the resource (its ARN).",
                                   template=arn.template, path=arn.path, transform="akas"))
     examples = tuple(data.get("examples", ()))
+    ignore_errors = _load_ignore_errors(data.get("ignore_errors", []), fetch, path)
     return TableSpec(name=name, description=description, service=service, scope=scope, fetch=fetch,
-                     columns=tuple(columns), parent=data.get("parent"), file=str(path), examples=examples)
+                     columns=tuple(columns), parent=data.get("parent"), file=str(path), examples=examples,
+                     ignore_errors=ignore_errors)
+
+
+def _load_ignore_errors(value: Any, fetch: FetchSpec, path: Path) -> frozenset[str]:
+    """The error codes that mean the resource is gone, e.g. ["NotFoundException"]."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and _ERROR_CODE.match(v) for v in value):
+        raise SpecError(f"{path}: ignore_errors: expected a list of AWS error codes, e.g. [\"NotFoundException\"]")
+    if value and not fetch.operation:
+        raise SpecError(f"{path}: ignore_errors: only a table with fetch.operation can ignore errors "
+                        "(a rows function passes expected_errors to ctx.call itself)")
+    return frozenset(value)
 
 
 def _load_fetch(data: dict, path: Path) -> FetchSpec:

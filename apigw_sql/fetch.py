@@ -474,10 +474,10 @@ class Fetcher:
                 params = {k: _bind(v, context) for k, v in spec.fetch.params.items()}
                 params.update(extra_params)
                 pages = self.call(spec.name, target, spec.service or "", region, spec.fetch.operation or "",
-                                  params, query)
+                                  params, query, spec.ignore_errors)
                 items = _items(pages, spec.fetch.items, context)
             return build_rows(spec, items, context)
-        except CallFailed:
+        except (CallFailed, ExpectedError):  # ExpectedError: one of the table's ignore_errors, the resource is gone
             return []
 
     def close(self) -> None:
