@@ -6,10 +6,10 @@ with 3 on usage or runtime errors, like `apigw-sql check` will.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
+
+from .options import UsageError, open_connection, start_sandbox  # noqa: F401 - shared by every front end
 
 EXIT_USAGE = 3
 
@@ -35,9 +35,6 @@ COMMANDS_HELP = {
 }
 
 
-class UsageError(Exception):
-    """Bad input on the command line; the message says what to do."""
-
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("AWS connection")
@@ -55,6 +52,19 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
                    help="CloudTrail log files (the AWSLogs/... delivery layout) that aws_cloudtrail_log and "
                         "aws_cloudtrail_event read; repeatable (default: cloudtrail_logs in "
                         "$XDG_CONFIG_HOME/apigw-sql/config.toml, else aws_cloudtrail_event reads LookupEvents)")
+
+
+def _controls_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--controls-dir", action="append", default=[], metavar="DIR",
+                        help="also read your own controls from DIR (one folder per benchmark, or .sql files in DIR "
+                             "itself: a new folder name is a new benchmark); repeatable, added to controls_dirs "
+                             "in $XDG_CONFIG_HOME/apigw-sql/config.toml")
+
+
+def _load_controls(args: argparse.Namespace) -> list[Any]:
+    from .controls.catalogue import load_controls, user_controls_dirs
+
+    return load_controls(user_dirs=user_controls_dirs(args.controls_dir))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,13 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("shell")
     _connection_options(p)
+    _controls_options(p)
 
     from .controls.control import SEVERITIES
     from .controls.render import CHECK_FORMATS
 
     p = add("check")
     p.add_argument("names", nargs="*", metavar="BENCHMARK|CONTROL",
-                   help="benchmarks (fsbp, cis_v5, apigateway, cloudtrail_activity, all), control ids, aliases "
+                   help="benchmarks (fsbp, cis_v5, cis_v6, apigateway, cloudtrail, cloudtrail_activity, all, your own), "
+                        "control ids, aliases "
                         "or patterns such as 'apigateway_stage_*' (default: all)")
     p.add_argument("--severity", help="keep only controls of these severities (comma-separated: "
                                       f"{', '.join(SEVERITIES)})")
@@ -121,14 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
                         ".jsonl, .csv, .md, .xml for JUnit, .ocsf.json); repeatable")
     p.add_argument("--color", default="auto", choices=["auto", "always", "never"],
                    help="colour the text summary (default: when writing to a terminal)")
+    _controls_options(p)
     _connection_options(p)
 
     p = add("benchmarks")
     p.add_argument("-o", "--output", default="table", choices=["table", "csv", "json", "jsonl", "markdown"])
+    _controls_options(p)
 
     p = add("controls")
     p.add_argument("names", nargs="*", metavar="BENCHMARK|CONTROL", help="benchmarks, ids, aliases or patterns")
     p.add_argument("-o", "--output", default="table", choices=["table", "csv", "json", "jsonl", "markdown"])
+    _controls_options(p)
     return parser
 
 
@@ -152,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from .catalog import SpecError
+    from .controls.control import ControlError
 
     try:
         if args.command == "query":
@@ -172,7 +188,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cmd_benchmarks(args)
         if args.command == "controls":
             return cmd_controls(args)
-    except SpecError as exc:
+    except (SpecError, ControlError) as exc:
         raise UsageError(str(exc)) from None
     raise UsageError(f"unknown command {args.command!r}: see apigw-sql --help")
 
@@ -189,62 +205,6 @@ def _read_sql(args: argparse.Namespace) -> str:
     if sys.stdin.isatty():
         raise UsageError("no SQL given: pass it as an argument, with -f FILE, or on standard input")
     return sys.stdin.read()
-
-
-def _regions(text: str | None) -> list[str] | None:
-    if not text:
-        env = os.environ.get("APIGW_SQL_REGIONS")
-        text = env or None
-    if not text:
-        return None
-    regions = [r.strip() for r in text.split(",") if r.strip()]
-    import re
-
-    bad = [r for r in regions if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", r)]
-    if bad:
-        raise UsageError(f"{bad[0]!r} is not a region name: use names like us-east-1,eu-west-1")
-    return regions
-
-
-@contextmanager
-def open_connection(args: argparse.Namespace) -> Iterator[Any]:
-    """A Connection built from the command line, with a sandbox started for it when asked."""
-    import apigw_sql
-
-    sandbox = None
-    endpoint_url = args.endpoint_url
-    rate_limit = not args.no_rate_limit
-    if args.sandbox:
-        sandbox = start_sandbox()
-        endpoint_url = sandbox.endpoint_url
-        rate_limit = False  # the sandbox is not AWS: its budget is the machine's, not the account's
-    if args.max_attempts < 1:
-        raise UsageError("--max-attempts must be at least 1")
-    try:
-        con = apigw_sql.connect(profile=args.profile, regions=_regions(args.regions), endpoint_url=endpoint_url,
-                                ttl=args.ttl, max_attempts=args.max_attempts, rate_limit=rate_limit,
-                                pushdown_enabled=not args.no_pushdown,
-                                cloudtrail_logs=getattr(args, "cloudtrail_logs", None))
-        try:
-            yield con
-        finally:
-            con.close()
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
-
-
-def start_sandbox(seed: bool = True) -> Any:
-    try:
-        from .sandbox import Sandbox
-    except ImportError:
-        raise UsageError("the sandbox needs moto: pip install 'apigw-sql[sandbox]'") from None
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        os.environ[key] = value  # the sandbox accepts any key; never send real ones to it
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.pop("AWS_SESSION_TOKEN", None)
-    print("starting the sandbox (a local AWS-compatible server with a demo estate)...", file=sys.stderr)
-    return Sandbox(seed=seed).start()
 
 
 def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
@@ -352,7 +312,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                              ".csv, .md, .xml, .ocsf.json, .txt)")
     severities = [s.strip().lower() for s in args.severity.split(",") if s.strip()] if args.severity else None
     options = CheckOptions(names=args.names, severities=severities, where=args.where, variables=variables,
-                           mutelist=args.mutelist)
+                           mutelist=args.mutelist, controls_dirs=args.controls_dir)
     try:
         prepared = prepare_check(options)
         with open_connection(args) as con:
@@ -375,21 +335,30 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmarks(args: argparse.Namespace) -> int:
-    from .controls import BENCHMARKS, load_controls
+    from .controls import BENCHMARKS
+    from .controls.benchmarks import benchmark_names
     from .output import render
 
-    controls = load_controls()
-    rows = [(name, sum(1 for c in controls if name in c.benchmarks), title) for name, title in BENCHMARKS.items()]
+    controls = _load_controls(args)
+    rows = [(name, sum(1 for c in controls if name in c.benchmarks),
+             BENCHMARKS.get(name) or f"Your controls in {_folder_of(controls, name)}")
+            for name in benchmark_names(controls)]
     print(render(["benchmark", "controls", "title"], ["VARCHAR", "BIGINT", "VARCHAR"], rows, args.output))
     return 0
 
 
+def _folder_of(controls: list[Any], benchmark: str) -> str:
+    import os
+
+    return os.path.dirname(next(c.file for c in controls if c.home == benchmark))
+
+
 def cmd_controls(args: argparse.Namespace) -> int:
-    from .controls import SelectionError, load_controls, select
+    from .controls import SelectionError, select
     from .output import render
 
     try:
-        chosen = select(load_controls(), args.names)
+        chosen = select(_load_controls(args), args.names)
     except SelectionError as exc:
         raise UsageError(str(exc)) from None
     chosen.sort(key=lambda c: (c.severity_rank, c.id))

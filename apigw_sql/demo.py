@@ -46,7 +46,7 @@ ORDER BY a.region, api, r.route_key"""),
 def run_demo(args: argparse.Namespace) -> int:
     import apigw_sql
 
-    from .cli import UsageError, start_sandbox
+    from .options import UsageError, start_sandbox
     from .engine import QueryError
     from .output import render
 

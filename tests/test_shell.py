@@ -2,6 +2,7 @@
 sees after typing, pressing Tab, Enter, Ctrl-C and Ctrl-D."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -261,19 +262,49 @@ def test_timing_cache_refresh_and_regions(start_shell):
     sh.run(".regions europe", "error: 'europe' is not a region name")
 
 
-def test_controls_and_run(start_shell, tmp_path):
+def test_controls_and_run(start_shell, tmp_path, controls_dir):
     sh = start_shell()
     sh.run(".controls", "tiny_rest_api_named", "REST APIs have a long enough name", "tiny_stage_tracing", "medium")
-    out = sh.run(".run tiny_rest_api_named", "tiny_rest_api_named: 1 alarm, 4 ok")
+    out = sh.run(".run tiny_rest_api_named", "1 control: 4 ok, 1 alarm, 0 info, 0 skip, 0 error")
     assert "REST API orders-api has a 10-charact…" in out  # fitted to the terminal
-    sh.run(".run tiny_rest_api_named min_length=15", "tiny_rest_api_named: 3 alarm, 2 ok")
+    sh.run(".run tiny_rest_api_named min_length=15", "1 control: 2 ok, 3 alarm")
+    sh.run("SELECT coalesce(getvariable('min_length'), -1) AS left_behind;", "-1")  # the runner put it back
     out = sh.run(".run apigateway", "2 controls: 7 ok, 4 alarm, 0 info, 0 skip, 0 error",
                  ".export FILE saves the 11 findings")
     assert re.search(r"tiny_stage_tracing\s+│ medium\s+│ 3\s+│ 3", out)
     findings = tmp_path / "findings.csv"
     sh.run(f".export {findings}", "wrote 11 rows")
-    assert findings.read_text().splitlines()[0] == "control_id,severity,status,resource,reason,account_id,region"
-    sh.run(".run tiny_nope", "error: no control or benchmark named 'tiny_nope'")
+    assert findings.read_text().splitlines()[0] == ("control_id,title,severity,status,resource,reason,account_id,"
+                                                    "region,muted,mute_reason,frameworks,dimensions")
+    sh.run(".run tiny_nope", "error: 'tiny_nope' is neither a benchmark")
+    sh.run(".run tiny_rest_api_named min_length=long", "error: --var min_length=long: not a BIGINT value")
+    # The result contract holds in the shell as in check: a status outside the five is an error finding.
+    (controls_dir / "apigateway" / "tiny_rest_api_named.sql").write_text(
+        textwrap.dedent(CONTROLS["tiny_rest_api_named"]).replace("'alarm'", "'fail'"))
+    sh.run(".run tiny_rest_api_named", "error: tiny_rest_api_named: The control returned status 'fail'",
+           "1 control: 0 ok, 0 alarm, 0 info, 0 skip, 1 error")
+
+
+def test_run_in_the_shell_and_check_give_the_same_findings(start_shell, sandbox, tmp_path, capsys):
+    from apigw_sql.cli import main
+    from apigw_sql.resources import shipped_dir
+
+    sh = start_shell(env={"APIGW_SQL_QUERIES": str(shipped_dir("queries"))})
+    sh.run(".run fsbp", "18 controls: ", timeout=120)
+    sh.run(f".export {tmp_path / 'shell.json'}", "wrote")
+    shell = json.loads((tmp_path / "shell.json").read_text())
+    code = main(["check", "fsbp", "-o", "json", "--regions", REGIONS, "--endpoint-url", sandbox.endpoint_url,
+                 "--no-rate-limit", "--max-attempts", "1"])
+    check = json.loads(capsys.readouterr().out)
+    assert code == 1 and len(check) > 18
+    assert _stable(shell) == _stable(check)
+
+
+def _stable(findings: list[dict]) -> list[dict]:
+    """Findings without the times the sandbox reports as 'now' (a trail's latest delivery)."""
+    for f in findings:
+        f["dimensions"] = {k: v for k, v in (f["dimensions"] or {}).items() if not k.endswith("_time")}
+    return findings
 
 
 def test_export_by_extension_and_read(start_shell, tmp_path):

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 from ..catalog import ColumnSpec
 from ..fetch import CallFailed, CallRecord, CredentialsError, FetchError
+from ..userconfig import config_file
 from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse_log_key
 from .record_sql import empty_select, records_select, replace_relation, sql_string
 
@@ -48,11 +49,6 @@ class LogSourceError(ValueError):
 
 
 # ---- where the sources come from ---------------------------------------------------------------
-
-def config_file() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "apigw-sql" / "config.toml"
-
 
 def cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

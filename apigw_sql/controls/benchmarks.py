@@ -1,13 +1,14 @@
 """Benchmarks and how a control belongs to them, from facts recorded once in the control file.
 
 - its home benchmark: the folder under ``queries/`` the file lives in;
-- ``fsbp`` and ``cis_v5``: the ``frameworks`` header names a reference in that framework;
+- ``fsbp``, ``cis_v5`` and ``cis_v6``: the ``frameworks`` header names a reference in that framework;
 - ``apigateway``: every control whose home is ``queries/apigateway/`` (every API Gateway control lives there);
+- ``cloudtrail``: every control whose home is ``queries/cloudtrail/`` (the CloudTrail configuration controls);
 - ``cloudtrail_activity``: every control whose home is ``queries/cloudtrail_activity/``;
 - ``all``: every control.
 
-``queries/cloudtrail/`` holds the CloudTrail configuration controls: a home folder that is not a benchmark of
-its own, so they belong to ``fsbp`` and ``cis_v5`` through their frameworks, and to ``all``.
+A user's own folders of controls (``--controls-dir``) add benchmarks: a folder name that is not one of
+BENCHMARKS is a new benchmark of the controls that live in it.
 """
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ from .control import MEMBERSHIP_FRAMEWORKS, Control
 BENCHMARKS: dict[str, str] = {
     "fsbp": "AWS Security Hub Foundational Security Best Practices: the API Gateway and CloudTrail controls",
     "cis_v5": "CIS AWS Foundations Benchmark v5.0: the CloudTrail items of section 3",
+    "cis_v6": "CIS AWS Foundations Benchmark v6.0: the items the controls' headers cite",
     "apigateway": "Every API Gateway control: REST, HTTP and WebSocket stages, APIs, domains, keys and plans",
+    "cloudtrail": "CloudTrail configuration: trails, their buckets, event selectors and event data stores",
     "cloudtrail_activity": "CloudTrail activity: what happened, correlated with what is configured",
-    "all": "Every control apigw-sql ships",
+    "all": "Every control apigw-sql ships, and the user's own",
 }
-# Folders a control file may live in: each benchmark's, and home folders that are no benchmark of their own.
-HOME_FOLDERS = ("cloudtrail",)
-HOME_BENCHMARKS = tuple(b for b in BENCHMARKS if b != "all") + HOME_FOLDERS + ("all",)
+# Folders a shipped control file may live in: each benchmark's.
+HOME_BENCHMARKS = tuple(BENCHMARKS)
 
 
 class SelectionError(ValueError):
@@ -34,7 +36,8 @@ class SelectionError(ValueError):
 
 
 def memberships(control: Control) -> tuple[str, ...]:
-    """The benchmarks a control belongs to, in the order of BENCHMARKS.
+    """The benchmarks a control belongs to, in the order of BENCHMARKS, then its own home when that is
+    a user's folder.
 
     >>> from apigw_sql.controls.control import Control
     >>> c = Control("x", "t", "d.", "low", "r", "fix", {"fsbp": ["APIGateway.3"]}, (), (), "apigateway", "", "x.sql")
@@ -43,7 +46,13 @@ def memberships(control: Control) -> tuple[str, ...]:
     """
     member = {control.home, "all"}
     member.update(f for f in MEMBERSHIP_FRAMEWORKS if f in control.frameworks)
-    return tuple(b for b in BENCHMARKS if b in member)
+    own = () if control.home in BENCHMARKS else (control.home,)
+    return tuple(b for b in BENCHMARKS if b in member) + own
+
+
+def benchmark_names(controls: Iterable[Control]) -> list[str]:
+    """The benchmarks of BENCHMARKS, then those the user's folders of controls add, by name."""
+    return list(BENCHMARKS) + sorted({c.home for c in controls} - set(BENCHMARKS))
 
 
 def with_memberships(control: Control) -> Control:
@@ -57,10 +66,12 @@ def select(controls: Iterable[Control], names: Iterable[str]) -> list[Control]:
     names = [n.strip() for n in names if n.strip()]
     if not names:
         return controls
+    controls = list(controls)
     chosen: set[str] = set()
     by_alias = {a: c.id for c in controls for a in (c.id, *c.aliases)}
+    benchmarks = benchmark_names(controls)
     for name in names:
-        if name in BENCHMARKS:
+        if name in benchmarks:
             chosen.update(c.id for c in controls if name in c.benchmarks)
         elif name in by_alias:
             chosen.add(by_alias[name])
@@ -70,14 +81,14 @@ def select(controls: Iterable[Control], names: Iterable[str]) -> list[Control]:
                 raise SelectionError(f"no control matches the pattern {name!r}: 'apigw-sql controls' lists them")
             chosen.update(matched)
         else:
-            raise SelectionError(_unknown(name, list(BENCHMARKS) + list(by_alias)))
+            raise SelectionError(_unknown(name, benchmarks, list(by_alias)))
     return [c for c in controls if c.id in chosen]
 
 
-def _unknown(name: str, known: list[str]) -> str:
+def _unknown(name: str, benchmarks: list[str], ids: list[str]) -> str:
     import difflib
 
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, benchmarks + ids, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return (f"{name!r} is neither a benchmark ({', '.join(BENCHMARKS)}) nor a control id or alias{hint} "
+    return (f"{name!r} is neither a benchmark ({', '.join(benchmarks)}) nor a control id or alias{hint} "
             "('apigw-sql controls' lists them)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from .benchmarks import HOME_BENCHMARKS, with_memberships
 from .control import Control, ControlError, parse_control
@@ -20,19 +20,55 @@ def default_queries_dir() -> Path:
     return shipped_dir("queries")
 
 
-def load_controls(directory: Path | str | None = None) -> list[Control]:
-    """Every control, sorted by id; raises ControlError naming the file and key of the first mistake."""
+def configured_controls_dirs() -> list[Path]:
+    """The folders of ``controls_dirs`` in the user's config.toml (relative ones from the file's folder)."""
+    from ..userconfig import config_file, read_config
+
+    try:
+        value = read_config().get("controls_dirs", [])
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ControlError(f"{config_file()}: controls_dirs must be a list of folders")
+    return [config_file().parent / Path(v).expanduser() for v in value if v.strip()]
+
+
+def user_controls_dirs(extra: Sequence[Path | str] = ()) -> list[Path]:
+    """The user's folders of controls: controls_dirs of config.toml, then ``extra`` (--controls-dir)."""
+    return [*configured_controls_dirs(), *(Path(d).expanduser() for d in extra)]
+
+
+def load_controls(directory: Path | str | None = None,
+                  user_dirs: Sequence[Path | str] | None = None) -> list[Control]:
+    """Every control, sorted by id; raises ControlError naming the file and key of the first mistake.
+
+    ``directory`` holds the shipped controls (default: default_queries_dir()); ``user_dirs`` are the
+    user's own folders of controls (default: controls_dirs of config.toml), laid out like ``queries/``:
+    a control in ``DIR/NAME/`` has the home benchmark NAME (a new benchmark unless NAME is one of
+    BENCHMARKS), a control directly in ``DIR`` has the folder's own name.
+    """
     directory = Path(directory) if directory else default_queries_dir()
     if not directory.is_dir():
         raise ControlError(f"control directory {directory} not found: set APIGW_SQL_QUERIES to the queries/ folder")
-    controls: dict[str, Control] = {}
-    names: dict[str, str] = {}  # id or alias -> the file that claims it
+    files: list[tuple[Path, str]] = []
     for path in sorted(directory.rglob("*.sql")):
         relative = path.relative_to(directory)
         if len(relative.parts) != 2 or relative.parts[0] not in HOME_BENCHMARKS:
             raise ControlError(f"{path}: a control lives in queries/<home benchmark>/, one of "
                                f"{', '.join(HOME_BENCHMARKS)}")
-        control = with_memberships(parse_control(path.read_text(encoding="utf-8"), str(path), relative.parts[0]))
+        files.append((path, relative.parts[0]))
+    for user_dir in (configured_controls_dirs() if user_dirs is None else user_dirs):
+        files += _user_files(Path(user_dir))
+    controls: dict[str, Control] = {}
+    names: dict[str, str] = {}  # id or alias -> the file that claims it
+    for path, home in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ControlError(f"{path}: cannot read the file ({exc})") from None
+        control = with_memberships(parse_control(text, str(path), home))
         for name in dict.fromkeys((control.id, *control.aliases)):  # an alias may equal the id
             if name in names:
                 raise ControlError(f"{path}: {'id' if name == control.id else 'aliases'}: {name!r} is also "
@@ -40,6 +76,26 @@ def load_controls(directory: Path | str | None = None) -> list[Control]:
             names[name] = str(path)
         controls[control.id] = control
     return [controls[k] for k in sorted(controls)]
+
+
+def _user_files(directory: Path) -> list[tuple[Path, str]]:
+    """(file, home benchmark) of each control in a user's folder."""
+    if not directory.is_dir():
+        raise ControlError(f"controls folder {directory} not found: --controls-dir and controls_dirs name folders "
+                           "of .sql controls")
+    files = []
+    for path in sorted(directory.rglob("*.sql")):
+        relative = path.relative_to(directory)
+        if len(relative.parts) > 2:
+            raise ControlError(f"{path}: a control lives in {directory}/ or one folder below it (the folder names "
+                               "its benchmark)")
+        folder = directory.resolve().name if len(relative.parts) == 1 else relative.parts[0]
+        home = re.sub(r"[^a-z0-9_]+", "_", folder.lower()).strip("_")
+        if not re.match(r"^[a-z][a-z0-9_]*$", home):
+            raise ControlError(f"{path}: the folder name {folder!r} names the control's benchmark: start it with "
+                               "a letter")
+        files.append((path, home))
+    return files
 
 
 def control_record(c: Control, table_names: Iterable[str] = ()) -> dict[str, Any]:

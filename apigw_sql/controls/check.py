@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, Sequence
 
 from .benchmarks import SelectionError, select
-from .catalogue import control_record, load_controls
+from .catalogue import control_record, load_controls, user_controls_dirs
 from .control import SEVERITIES, Control
 from .mutelist import MuteEntry, apply_mutelist, load_mutelist
 from .runner import Report, check_variables, parameter_values, run_controls
@@ -24,7 +24,7 @@ class CheckOptions:
     where: str | None = None                            # a SQL condition on apigw_sql_controls' columns
     variables: dict[str, Any] = field(default_factory=dict)
     mutelist: str | None = None
-
+    controls_dirs: list[str] = field(default_factory=list)  # the user's folders, besides config.toml's
 
 @dataclass
 class PreparedCheck:
@@ -84,6 +84,8 @@ def prepare_check(options: CheckOptions, controls: Sequence[Control] | None = No
 
         table_names = list(load_catalog())
     mutes = load_mutelist(options.mutelist) if options.mutelist else []
+    if controls is None:
+        controls = load_controls(user_dirs=user_controls_dirs(options.controls_dirs))
     chosen = select_controls(options.names, options.severities, options.where, controls, table_names or ())
     variables = parameter_values(chosen, options.variables)
     scratch = duckdb.connect()

@@ -36,7 +36,7 @@ HEADER_KEYS = ("id", "title", "description", "severity", "resource_type", "remed
 OPTIONAL_VALUE_KEYS = frozenset({"frameworks", "aliases", "parameters"})
 # Keys whose continuation lines keep their line breaks (steps); others read as one paragraph.
 MULTILINE_KEYS = frozenset({"remediation", "parameters"})
-# Framework keys a header may use. fsbp and cis_v5 also make the control a member of that benchmark.
+# Framework keys a header may use. fsbp, cis_v5 and cis_v6 also make the control a member of that benchmark.
 FRAMEWORKS = {
     "fsbp": "AWS Security Hub Foundational Security Best Practices",
     "cis_v5": "CIS AWS Foundations Benchmark v5.0",
@@ -45,7 +45,7 @@ FRAMEWORKS = {
     "cloudsploit": "CloudSploit plugin",
     "checkov": "Checkov check (templates only)",
 }
-MEMBERSHIP_FRAMEWORKS = ("fsbp", "cis_v5")
+MEMBERSHIP_FRAMEWORKS = ("fsbp", "cis_v5", "cis_v6")
 PARAMETER_TYPES = ("BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "VARCHAR[]")
 
 _KEY_LINE = re.compile(r"^-- ([a-z_]+):(?: (.*))?$")

@@ -180,12 +180,13 @@ class _Variables:
 
 def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
                  variables: dict[str, Any] | None = None, *, controls: Sequence[Control] | None = None,
-                 on_control: Callable[[ControlResult], None] | None = None) -> Report:
+                 on_control: Callable[[ControlResult], None] | None = None,
+                 on_progress: Callable[[Any], None] | None = None) -> Report:
     """Run the selected controls (benchmark names, ids, aliases, patterns or Control objects; none: all)
     over one Connection, fetching every table they read once, and return the Report.
 
     ``variables`` overrides parameter defaults ({"max_age_days": "30"}); the session's own DuckDB
-    variables are left as they were.
+    variables are left as they were. ``on_progress`` receives the fetch's progress (the shell's line).
     """
     from ..engine import QueryError
     from ..ratelimit import Cancelled
@@ -212,8 +213,9 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
         except QueryError as exc:
             plan_errors[c.id] = f"The control's SQL cannot be planned: {str(exc).rstrip('.')}."
     needed = sorted(plan)
+    planned = _with_parents([t for names in tables_of.values() for t in names], con)
     try:
-        fetched = con.fetch(plan)
+        fetched = con.fetch(plan, on_progress)
     except QueryError:
         raise  # credentials or the endpoint: nothing can be judged, the caller reports it
     account_arn = _account_arn(con)
@@ -228,7 +230,8 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
                 with _Variables(con.duck, c, values):
                     raw = con.sql(c.sql, fetch=False)
                 result = judge(c, raw.columns, raw.rows, account_arn)
-                result.findings += _fetch_error_findings(c, _errors_of(fetched.errors, tables_of[c.id], con), con)
+                blinding = _errors_of(fetched.errors, tables_of[c.id], con, planned)
+                result.findings += _fetch_error_findings(c, blinding, con)
             except Cancelled:
                 raise
             except QueryError as exc:
@@ -331,15 +334,25 @@ def _error_finding(control: Control, account_arn: str, reason: str) -> Finding:
     return Finding(control, account_arn, "error", reason, account, None, control.severity)
 
 
-def _errors_of(errors: Sequence[Any], tables: Sequence[str], con: Any) -> list[Any]:
-    """The fetch errors of the plan that blind a control: those of its tables and their parents."""
-    if any(con.catalog[name].scope == "local" for name in tables):
-        return list(errors)  # a provider table (CloudTrail events) may read any other table
-    relevant: set[str] = set()
+def _with_parents(tables: Iterable[str], con: Any) -> set[str]:
+    found: set[str] = set()
     for name in tables:
-        while name and name not in relevant:
-            relevant.add(name)
+        while name and name not in found:
+            found.add(name)
             name = con.catalog[name].parent
+    return found
+
+
+def _errors_of(errors: Sequence[Any], tables: Sequence[str], con: Any, planned: set[str]) -> list[Any]:
+    """The fetch errors of the plan that blind a control: those of its tables and their parents.
+
+    A provider table (aws_cloudtrail_event) reads tables of its own choosing, which no control names:
+    the errors of tables outside ``planned`` (every control's tables and their parents) are its too.
+    An introspection table (apigw_sql_fetch_log) reads no AWS table: it adds none.
+    """
+    relevant = _with_parents(tables, con)
+    if any(c.pushdown == "provider" for name in tables for c in con.catalog[name].columns):
+        relevant |= {e.table for e in errors if e.table not in planned}
     return [e for e in errors if e.table in relevant]
 
 

@@ -5,8 +5,8 @@ in a background thread once the prompt shows, the sandbox only with --sandbox.
 
 Modules, one job each: `repl` (the loop), `dispatch` (one input: meta-command or SQL), `meta` (the meta-commands), `execute` (one statement
 and its result), `worker` (Ctrl-C cancels), `progress` (the status line), `display` (fit and page),
-`completion`, `lexer` (highlighting), `sqltext` (tokens), `controls` and `run_controls` (`.run`),
-`session` (state and the lazy connection), `history`, `vocabulary`.
+`completion`, `lexer` (highlighting), `sqltext` (tokens), `session` (state and the lazy connection),
+`history`, `vocabulary`. `.run` runs controls with `apigw_sql.controls.run_controls`, as `check` does.
 """
 from __future__ import annotations
 

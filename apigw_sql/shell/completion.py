@@ -121,19 +121,19 @@ class ShellCompleter(Completer):
             yield from _matching(((n[1:], m.help) for n, m in COMMANDS.items()), partial.lstrip("."))
 
     def _control_arguments(self, words: list[str]) -> Iterator[Completion]:
-        from .controls import load_controls
-        from .run_controls import benchmarks
+        from ..controls.benchmarks import benchmark_names
+        from .meta import session_controls
 
-        controls = load_controls()
+        controls = session_controls(self.session)
         partial = words[-1]
         if len(words) == 1:
             choices = [(c.id, f"{c.severity} · {_short(c.title)}") for c in controls]
-            choices += [(b, "benchmark") for b in benchmarks(controls)] + [("all", "every control")]
+            choices += [(b, "benchmark") for b in benchmark_names(controls) if b != "all"] + [("all", "every control")]
             yield from _matching(choices, partial)
             return
         control = next((c for c in controls if c.id == words[0]), None)
         if control is not None and "=" not in partial:  # NAME=VALUE overrides of the control's parameters
-            yield from _matching(((f"{p}=", f"default {v}") for p, v in control.parameters.items()), partial)
+            yield from _matching(((f"{p.name}=", f"default {p.default}") for p in control.parameters), partial)
 
     # ---- JSON paths --------------------------------------------------------------------------
     def _json(self, refs: list[tuple[str, str | None]], qualifier: str | None, column: str,

@@ -103,12 +103,13 @@ def report(session: Any, exc: BaseException, prefix: str = "") -> None:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from ..catalog import SpecError
-    from ..cli import UsageError
-    from .controls import ControlsError
-    from .run_controls import UnknownControl
+    from ..controls.benchmarks import SelectionError
+    from ..controls.control import ControlError
+    from ..controls.runner import ParameterError
+    from ..options import UsageError
 
-    found: list[type[BaseException]] = [ShellError, UsageError, SpecError, UnknownControl, ControlsError,
-                                        UnicodeDecodeError]
+    found: list[type[BaseException]] = [ShellError, UsageError, SpecError, SelectionError, ControlError,
+                                        ParameterError, UnicodeDecodeError]
     # Only a statement that ran can raise QueryError: do not import the engine to find out (the
     # background thread may be importing it right now).
     query_error = getattr(sys.modules.get("apigw_sql.engine"), "QueryError", None)

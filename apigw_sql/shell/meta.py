@@ -8,7 +8,6 @@ ShellError, printed as one line by `dispatch.report`.
 from __future__ import annotations
 
 import fnmatch
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -199,7 +198,7 @@ def _refresh(session: Any, arg: str) -> None:
 def _regions(session: Any, arg: str) -> None:
     con = _connection(session)
     if arg:
-        from ..cli import _regions as parse_regions
+        from ..options import parse_regions
 
         con.config.regions = None if arg.strip().lower() == "all" else parse_regions(arg.replace(" ", ""))
     if con.config.regions:
@@ -211,71 +210,69 @@ def _regions(session: Any, arg: str) -> None:
         print(f"endpoint: {con.config.endpoint_url}", file=session.out)
 
 
-@command(".controls", ".controls [PATTERN]", "List the controls (id, severity, benchmark, title).")
-def _controls(session: Any, arg: str) -> None:
-    from .controls import load_controls, queries_dir
+def session_controls(session: Any) -> list[Any]:
+    """The shipped controls and the user's (controls_dirs of config.toml, then --controls-dir)."""
+    from ..controls.catalogue import load_controls, user_controls_dirs
 
-    controls = [c for c in load_controls() if _matches(c.id, arg) or any(_matches(b, arg) for b in c.benchmarks)]
+    return load_controls(user_dirs=user_controls_dirs(getattr(session.args, "controls_dir", None) or []))
+
+
+@command(".controls", ".controls [PATTERN]", "List the controls (id, severity, benchmarks, title).")
+def _controls(session: Any, arg: str) -> None:
+    controls = [c for c in session_controls(session)
+                if _matches(c.id, arg) or any(_matches(b, arg) for b in c.benchmarks)]
     if not controls:
-        where = f"matching {arg!r}" if arg else f"in {queries_dir()} (set APIGW_SQL_QUERIES to a queries folder)"
-        raise ShellError(f"no controls {where}")
-    display.show(session, ["id", "severity", "benchmark", "title"], ["VARCHAR"] * 4,
+        raise ShellError(f"no control matches {arg!r}: .controls lists them all")
+    display.show(session, ["id", "severity", "benchmarks", "title"], ["VARCHAR"] * 4,
                  [(c.id, c.severity, ", ".join(c.benchmarks), c.title) for c in controls])
 
 
 @command(".run", ".run CONTROL|BENCHMARK|all [NAME=VALUE ...]",
-         "Run a control (its rows), or every control of a benchmark (a status summary).", "control")
+         "Run controls as 'apigw-sql check' does (one fetch, the same findings); .export saves them.", "control")
 def _run(session: Any, arg: str) -> None:
-    from .controls import load_controls, sql_literal
-    from .run_controls import (findings_table, run_benchmark, run_control, select, status_counts,
-                               summary_table, total_line)
+    from ..controls import run_controls, select
+    from ..controls.control import STATUSES
+    from ..controls.runner import FINDING_COLUMNS, FINDING_TYPES, finding_record
+    from .session import Tabular
 
     words = arg.split()
     if not words:
         raise ShellError("usage: .run CONTROL|BENCHMARK|all [NAME=VALUE ...] (.controls lists them)")
-    overrides = {}
+    variables = {}
     for word in words[1:]:
         name, eq, value = word.partition("=")
         if not eq or not name.isidentifier():
             raise ShellError(f"{word!r} is not a parameter: write NAME=VALUE, e.g. max_age_days=30")
-        overrides[name] = sql_literal(value)
-    chosen, single = select(load_controls(), words[0])
+        variables[name] = value
+    chosen = select(session_controls(session), [words[0]])
     line = ProgressLine(session.err)
-    started = time.monotonic()
-    if single:
-        control = chosen[0]
 
-        def work_one(token: CancelToken) -> Any:
-            con = open_for(session, line, token)
-            return run_control(con, control, overrides, line.update)
-
-        with line:
-            result = run_cancellable(session, work_one, line)
-        show_result(session, result)
-        try:
-            counts = status_counts(result.columns, result.rows)
-        except ValueError as exc:
-            raise ShellError(f"{control.id} {exc}") from None
-        tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no rows"
-        print(f"{control.id}: {tally}", file=session.err)
-        return
-
-    def work_all(token: CancelToken) -> Any:
+    def work(token: CancelToken) -> Any:
         con = open_for(session, line, token)
-        return run_benchmark(con, chosen, overrides, token, line)
+        return run_controls(con, chosen, variables, on_progress=line.update)
 
     with line:
-        outcomes = run_cancellable(session, work_all, line)
-    summary = summary_table(outcomes)
-    display.show(session, summary.columns, summary.types, summary.rows)
-    for warning in dict.fromkeys(w for o in outcomes for w in o.warnings):
-        print(warning, file=session.err)
-    for o in outcomes:
-        if o.error:
-            print(f"error: {o.control.id}: {o.error}", file=session.err)
-    session.last = findings_table(outcomes)
-    print(total_line(outcomes, started) + f"; .export FILE saves the {len(session.last.rows)} findings",
-          file=session.err)
+        report = run_cancellable(session, work, line)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=session.err)
+    if len(report.results) == 1:
+        shown = ["status", "resource", "reason", "account_id", "region"]
+        display.show(session, shown, ["VARCHAR"] * len(shown),
+                     [(f.status, f.resource, f.reason, f.account_id, f.region) for f in report.findings])
+    else:
+        display.show(session, ["control", "severity", *STATUSES, "title"],
+                     ["VARCHAR", "VARCHAR", *["BIGINT"] * len(STATUSES), "VARCHAR"],
+                     [(r.control.id, r.control.severity, *r.counts().values(), r.control.title)
+                      for r in report.results])
+    for result in report.results:
+        if result.error:
+            print(f"error: {result.control.id}: {result.error}", file=session.err)
+    session.last = Tabular(list(FINDING_COLUMNS), list(FINDING_TYPES),
+                           [tuple(finding_record(f)[c] for c in FINDING_COLUMNS) for f in report.findings])
+    counts = ", ".join(f"{n} {status}" for status, n in report.counts().items())
+    n = len(report.results)
+    print(f"{n} control{'' if n == 1 else 's'}: {counts} ({report.elapsed:.1f} s, {report.api_calls} API calls); "
+          f".export FILE saves the {len(report.findings)} findings", file=session.err)
 
 
 @command(".read", ".read FILE", "Run the statements and commands of a SQL file.", "file")

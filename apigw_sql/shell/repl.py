@@ -29,9 +29,9 @@ BANNER = (f"apigw-sql {__version__}: SQL over AWS API Gateway and CloudTrail. "
 
 
 def run_shell(args: argparse.Namespace) -> int:
-    from ..cli import _regions
+    from ..options import parse_regions
 
-    _regions(args.regions)  # a mistyped region stops here, before the prompt (UsageError, exit 3)
+    parse_regions(args.regions)  # a mistyped region stops here, before the prompt (UsageError, exit 3)
     session = ShellSession(args)
     try:
         if not sys.stdin.isatty():

@@ -59,7 +59,7 @@ class ShellSession:
 
     def _open(self, future: Future) -> None:
         try:
-            from ..cli import open_connection
+            from ..options import open_connection
 
             con = self._stack.enter_context(open_connection(self.args))
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the connection
