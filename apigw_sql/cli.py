@@ -354,17 +354,41 @@ def _folder_of(controls: list[Any], benchmark: str) -> str:
 
 
 def cmd_controls(args: argparse.Namespace) -> int:
+    """The controls named (a table), or one control in detail with its parameters when one id is named."""
     from .controls import SelectionError, select
     from .output import render
 
+    controls = _load_controls(args)
     try:
-        chosen = select(_load_controls(args), args.names)
+        chosen = select(controls, args.names)
     except SelectionError as exc:
         raise UsageError(str(exc)) from None
+    by_alias = {a: c for c in controls for a in (c.id, *c.aliases)}
+    if len(args.names) == 1 and args.names[0] in by_alias:
+        return _control_detail(by_alias[args.names[0]], args.output)
     chosen.sort(key=lambda c: (c.severity_rank, c.id))
     rows = [(c.id, c.severity, ", ".join(c.benchmarks), c.title) for c in chosen]
     print(render(["control", "severity", "benchmarks", "title"], ["VARCHAR"] * 4, rows,
                  args.output))
+    return 0
+
+
+def _control_detail(control: Any, fmt: str) -> int:
+    import json
+
+    from .catalog import load_catalog
+    from .controls.catalogue import control_record, describe_control
+    from .output import render
+
+    tables = list(load_catalog())
+    if fmt == "table":
+        sys.stdout.write(describe_control(control, tables))
+        return 0
+    record = {k: v for k, v in control_record(control, tables).items() if k != "sql"}
+    record["parameters"] = json.dumps(record["parameters"])
+    types = ["VARCHAR[]" if isinstance(v, list) else "JSON" if k == "parameters" else "VARCHAR"
+             for k, v in record.items()]
+    print(render(list(record), types, [tuple(record.values())], fmt))
     return 0
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -108,6 +109,43 @@ def control_record(c: Control, table_names: Iterable[str] = ()) -> dict[str, Any
             "benchmarks": list(c.benchmarks), "home_benchmark": c.home,
             "tables": sorted(w for w in words if w in set(table_names) and not w.startswith("apigw_sql_")),
             "file": c.file, "sql": c.sql}
+
+
+def describe_control(c: Control, table_names: Iterable[str] = ()) -> str:
+    """A control's metadata in detail, with its parameters and their defaults (``apigw-sql controls ID``)."""
+    from ..output import render
+
+    record = control_record(c, table_names)
+    lines = [f"{c.id}: {c.title}",
+             f"severity: {c.severity} · resource type: {c.resource_type} · benchmarks: {', '.join(c.benchmarks)}",
+             f"file: {c.file}"]
+    for label, values in (("aliases", record["aliases"]), ("frameworks", record["frameworks"]),
+                          ("tables", record["tables"])):
+        if values:
+            lines.append(f"{label}: {', '.join(values)}")
+    lines += ["description:", *(f"  {line}" for line in c.description.splitlines()),
+              "remediation:", *(f"  {line}" for line in c.remediation.splitlines())]
+    if c.parameters:
+        lines.append("parameters (override with --var NAME=VALUE, or NAME=VALUE after .run in the shell):")
+        lines.append(render(["parameter", "type", "default"], ["VARCHAR"] * 3,
+                            [(p.name, p.type, p.default) for p in c.parameters], "table"))
+        example = " ".join(f"--var {shlex.quote(f'{p.name}={_unquoted(p.default)}')}" for p in c.parameters)
+        lines.append(f"example: apigw-sql check {c.id} {example}")
+    else:
+        lines.append("parameters: none")
+    return "\n".join(lines) + "\n"
+
+
+def _unquoted(default: str) -> str:
+    """A parameter default as --var takes it: 90, PRIVATE, TLS_1_2,SecurityPolicy_* (no SQL quotes or brackets).
+
+    >>> _unquoted("90"), _unquoted("'PRIVATE'"), _unquoted("['TLS_1_2', 'SecurityPolicy_*']")
+    ('90', 'PRIVATE', 'TLS_1_2,SecurityPolicy_*')
+    """
+    text = default.strip()
+    if text.startswith("[") and text.endswith("]"):
+        return ",".join(_unquoted(v) for v in text[1:-1].split(",") if v.strip())
+    return text[1:-1].replace("''", "'") if len(text) >= 2 and text[0] == text[-1] == "'" else text
 
 
 def control_rows(ctx: Any) -> Iterator[dict[str, Any]]:
