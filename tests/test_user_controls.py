@@ -133,7 +133,8 @@ def test_a_missing_folder_and_a_shipped_id_taken_again(user_dir, capsys):
 
 
 def test_the_shell_runs_user_controls(user_dir, sandbox, tmp_path):
-    script = f".run team_rules\n.export {tmp_path / 'found.json'}\n.run team_stage_cache_sized\n"
+    script = (f".run team_rules\n.export {tmp_path / 'found.json'}\n.run team_stage_cache_sized\n"
+              ".controls team_naming\n")
     done = subprocess.run([str(Path(sys.executable).with_name("apigw-sql")), "shell", "--controls-dir",
                            str(user_dir), "--regions", REGIONS, "--endpoint-url", sandbox.endpoint_url,
                            "--no-rate-limit", "--max-attempts", "1"], input=script, capture_output=True, text=True,
@@ -142,6 +143,7 @@ def test_the_shell_runs_user_controls(user_dir, sandbox, tmp_path):
     assert "1 control: 2 ok, 3 alarm, 0 info, 0 skip, 0 error" in done.stderr  # the new benchmark
     assert {f["control_id"] for f in json.loads((tmp_path / "found.json").read_text())} == {"team_rest_api_named"}
     assert "1 control: 5 ok, 1 alarm, 0 info, 0 skip, 0 error" in done.stderr  # a user control by id
+    assert "allowed_suffixes │ VARCHAR[] │ ['-api']" in done.stdout  # .controls ID: its parameters
 
 
 def test_controls_id_shows_the_parameters_and_their_defaults(capsys):

@@ -217,10 +217,17 @@ def session_controls(session: Any) -> list[Any]:
     return load_controls(user_dirs=user_controls_dirs(getattr(session.args, "controls_dir", None) or []))
 
 
-@command(".controls", ".controls [PATTERN]", "List the controls (id, severity, benchmarks, title).")
+@command(".controls", ".controls [PATTERN|CONTROL]",
+         "List the controls (id, severity, benchmarks, title), or show one with its parameters.", "control")
 def _controls(session: Any, arg: str) -> None:
-    controls = [c for c in session_controls(session)
-                if _matches(c.id, arg) or any(_matches(b, arg) for b in c.benchmarks)]
+    every = session_controls(session)
+    named = next((c for c in every if arg in (c.id, *c.aliases)), None)
+    if named is not None:
+        from ..controls.catalogue import describe_control
+
+        print(describe_control(named, list(session.catalog)), end="", file=session.out)
+        return
+    controls = [c for c in every if _matches(c.id, arg) or any(_matches(b, arg) for b in c.benchmarks)]
     if not controls:
         raise ShellError(f"no control matches {arg!r}: .controls lists them all")
     display.show(session, ["id", "severity", "benchmarks", "title"], ["VARCHAR"] * 4,
