@@ -19,7 +19,6 @@ import os
 import re
 import sys
 import time
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -28,7 +27,7 @@ from typing import Any, Callable
 
 from ..catalog import ColumnSpec
 from ..fetch import CallFailed, CallRecord, CredentialsError, FetchError
-from ..userconfig import config_file
+from ..userconfig import config_file, read_config
 from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse_log_key
 from .record_sql import empty_select, records_select, replace_relation, sql_string
 
@@ -60,12 +59,10 @@ def configured_sources(config: Any) -> list[str]:
     if getattr(config, "cloudtrail_logs", None) is not None:
         return [str(s) for s in config.cloudtrail_logs if str(s).strip()]
     path = config_file()
-    if not path.is_file():
-        return []
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise LogSourceError("LogSourceConfig", f"cannot read {path}: {exc}") from None
+        data = read_config()
+    except ValueError as exc:
+        raise LogSourceError("LogSourceConfig", str(exc)) from None
     value = data.get("cloudtrail_logs", [])
     if isinstance(value, str):
         value = [value]
