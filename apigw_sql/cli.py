@@ -1,17 +1,23 @@
 """The command line: a thin layer over the engine and the output module.
 
 Every command prints one clear line on stderr for anything a user can get wrong, and exits
-with 3 on usage or runtime errors, like `apigw-sql check` will.
+with 3 on usage or runtime errors (argparse's own mistakes included: 2 means control errors for
+`check`). `query` and `check` run in a worker thread, so that Ctrl-C stops them at once: the
+connection is interrupted, pending calls are abandoned, "cancelled" goes to stderr, exit 130.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import threading
+import time
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 EXIT_USAGE = 3
+EXIT_CANCELLED = 130
+CANCEL_GRACE = 0.5  # seconds the interrupted work gets to wind down before the process leaves without it
 
 COMMANDS_HELP = {
     "query": ("Run SQL over API Gateway, CloudTrail and your own files.",
@@ -39,6 +45,14 @@ class UsageError(Exception):
     """Bad input on the command line; the message says what to do."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's exit code for usage errors (3), and a pointer to --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("AWS connection")
     g.add_argument("--profile", help="AWS profile to use (default: the standard credential chain)")
@@ -58,7 +72,7 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="apigw-sql", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Audit AWS API Gateway (REST, HTTP, WebSocket) and CloudTrail with plain SQL.",
         epilog="Start here:\n  apigw-sql demo\n  apigw-sql query --sandbox \"SELECT * FROM aws_api_gateway_rest_api\"")
@@ -137,7 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["shell", *argv]  # no command: the shell, with whatever options were given (--sandbox)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the command's own parser, so the usage line shown is the command's
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command in ("query", "check"):
+        return _interruptible(lambda: _guarded(args))
+    return _guarded(args)
+
+
+def _guarded(args: argparse.Namespace) -> int:
+    """Run the command; a UsageError becomes one line on stderr and exit 3."""
     try:
         return _dispatch(args)
     except UsageError as exc:
@@ -145,13 +169,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
-        return 130
+        return EXIT_CANCELLED
     except BrokenPipeError:  # `apigw-sql query ... | head` closed the pipe: not an error
         return 0
 
 
+# Connections the running command opened: Ctrl-C interrupts them (the fetch and DuckDB alike).
+_OPEN: list[Any] = []
+
+
+def _interruptible(work: Callable[[], int]) -> int:
+    """Run work() in a worker thread; on Ctrl-C interrupt it and leave within about CANCEL_GRACE seconds.
+
+    The main thread only waits, so a SIGINT always reaches it, however long a call or a DuckDB
+    statement takes. A call still on the wire after the grace is abandoned: the process exits without
+    waiting for it (nothing it would bring is cached: the call cache lives in this process).
+    """
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["code"] = work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="apigw-sql-command", daemon=True).start()
+    try:
+        while not done.wait(0.05):  # waiting on an event, not join(): Ctrl-C interrupts it at once
+            pass
+    except KeyboardInterrupt:
+        _cancel(done)
+    if "error" in outcome:
+        raise outcome["error"]
+    return int(outcome["code"])
+
+
+def _cancel(done: threading.Event) -> NoReturn:
+    deadline = time.monotonic() + CANCEL_GRACE
+    try:
+        while not done.is_set() and time.monotonic() < deadline:
+            for con in list(_OPEN):  # again and again: a statement that had not started yet clears the flag
+                con.interrupt()
+            done.wait(0.05)
+    except KeyboardInterrupt:  # a second Ctrl-C: leave now
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os.write(2, b"cancelled\n")
+    # Fetch threads may still wait on the network; a normal exit would join them. The sandbox child,
+    # if one was started, watches our stdin and stops with us.
+    os._exit(EXIT_CANCELLED)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from .catalog import SpecError
+    from .controls.control import ControlError
 
     try:
         if args.command == "query":
@@ -174,21 +252,47 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cmd_controls(args)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    except ControlError as exc:  # a control file or folder (APIGW_SQL_QUERIES) is wrong
+        raise UsageError(str(exc)) from None
     raise UsageError(f"unknown command {args.command!r}: see apigw-sql --help")
 
 
 def _read_sql(args: argparse.Namespace) -> str:
     if args.file:
         try:
-            with open(args.file, encoding="utf-8") as fh:
-                return fh.read()
+            with open(args.file, "rb") as fh:
+                return _utf8(fh.read(), args.file)
         except OSError as exc:
             raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     if args.sql and args.sql != "-":
         return args.sql
     if sys.stdin.isatty():
         raise UsageError("no SQL given: pass it as an argument, with -f FILE, or on standard input")
-    return sys.stdin.read()
+    stdin = getattr(sys.stdin, "buffer", None)
+    return _utf8(stdin.read(), "standard input") if stdin is not None else sys.stdin.read()
+
+
+def _utf8(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")  # a UTF-8 byte order mark (Windows editors) is not SQL
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where} is not UTF-8 text (byte {exc.start}): save it as UTF-8, e.g. "
+                         "iconv -f UTF-16 -t UTF-8") from None
+
+
+def _endpoint(url: str | None) -> str | None:
+    """The endpoint URL, checked: boto3 would fail on it deep in the first call."""
+    from urllib.parse import urlparse
+
+    given = url or os.environ.get("AWS_ENDPOINT_URL")
+    if not given:
+        return url
+    parsed = urlparse(given)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        source = "--endpoint-url" if url else "AWS_ENDPOINT_URL"
+        raise UsageError(f"{source} {given!r} is not a URL: write it as http(s)://HOST[:PORT], "
+                         "e.g. http://127.0.0.1:5000")
+    return url
 
 
 def _regions(text: str | None) -> list[str] | None:
@@ -212,7 +316,7 @@ def open_connection(args: argparse.Namespace) -> Iterator[Any]:
     import apigw_sql
 
     sandbox = None
-    endpoint_url = args.endpoint_url
+    endpoint_url = _endpoint(args.endpoint_url)
     rate_limit = not args.no_rate_limit
     if args.sandbox:
         sandbox = start_sandbox()
@@ -225,9 +329,11 @@ def open_connection(args: argparse.Namespace) -> Iterator[Any]:
                                 ttl=args.ttl, max_attempts=args.max_attempts, rate_limit=rate_limit,
                                 pushdown_enabled=not args.no_pushdown,
                                 cloudtrail_logs=getattr(args, "cloudtrail_logs", None))
+        _OPEN.append(con)
         try:
             yield con
         finally:
+            _OPEN.remove(con)
             con.close()
     finally:
         if sandbox is not None:
@@ -248,22 +354,39 @@ def start_sandbox(seed: bool = True) -> Any:
 
 
 def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
+    """Run every statement, printing each one's warnings and result as it ends.
+
+    A single statement prints its result whatever it is; in a run of several, statements that change
+    something (CREATE, INSERT, COPY, SET, ...) print nothing, as in the duckdb CLI, and the results
+    follow one another (see output.separator). A statement whose every read failed stops the run
+    with exit 3: an empty table would look like an answer.
+    """
     from .engine import QueryError
-    from .output import render
+    from .output import render, separator
     from .ratelimit import Cancelled
 
     out = out or sys.stdout
+    several = len(con.statements(sql)) > 1
+    printed = 0
     try:
-        result = con.sql(sql)
+        for result in con.sql_each(sql):
+            for err in result.errors:
+                print(err.line(), file=sys.stderr)
+            if result.nothing_read:
+                raise UsageError(f"nothing could be read: every call {'of this statement ' if several else ''}"
+                                 "failed (see the warnings above); check the credentials, their permissions, "
+                                 "--regions and --endpoint-url")
+            if result.columns and (result.returns_rows or not several):
+                if printed:
+                    out.write(separator(fmt))
+                text = render(result.columns, result.types, result.rows, fmt)
+                out.write(text if text.endswith("\n") else text + "\n")
+                out.flush()
+                printed += 1
     except QueryError as exc:
         raise UsageError(str(exc)) from None
     except Cancelled:
         raise KeyboardInterrupt() from None
-    for err in result.errors:
-        print(err.line(), file=sys.stderr)
-    if result.columns:
-        text = render(result.columns, result.types, result.rows, fmt)
-        out.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
@@ -350,6 +473,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if fmt is None:
             raise UsageError(f"--export {path}: name the format with the extension (.html, .sarif, .json, .jsonl, "
                              ".csv, .md, .xml, .ocsf.json, .txt)")
+        _check_writable(path)  # before the run, not after minutes of fetching
     severities = [s.strip().lower() for s in args.severity.split(",") if s.strip()] if args.severity else None
     options = CheckOptions(names=args.names, severities=severities, where=args.where, variables=variables,
                            mutelist=args.mutelist)
@@ -366,12 +490,59 @@ def cmd_check(args: argparse.Namespace) -> int:
     sys.stdout.write(render_report(report, args.output, color=use_color(sys.stdout, args.color), fail_on=args.fail_on))
     for path, fmt in exports:
         try:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(render_report(report, fmt or "text", fail_on=args.fail_on))
+            write_replacing(path, render_report(report, fmt or "text", fail_on=args.fail_on))
         except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+            raise UsageError(f"cannot write {path}: {exc.strerror}; a previous {os.path.basename(path)} "
+                             "is left as it was") from None
         print(f"wrote {path} ({fmt})", file=sys.stderr)
     return report.exit_code(args.fail_on)
+
+
+def _check_writable(path: str) -> None:
+    """Raise UsageError unless a file can be created beside ``path`` (which write_replacing needs)."""
+    import tempfile
+
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise UsageError(f"--export {path}: is a folder: name a file, e.g. {os.path.join(path, 'report.html')}")
+    if not os.path.isdir(folder):
+        raise UsageError(f"--export {path}: the folder {folder} does not exist: create it or pick another path")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".apigw-sql-", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--export {path}: cannot write in {folder} ({exc.strerror}): pick a folder you can "
+                         "write to") from None
+
+
+def write_replacing(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` all or nothing: into a temporary file beside it, then renamed over it.
+
+    A failed write (disk full) leaves the previous file whole; the new file keeps the old one's mode.
+    """
+    import tempfile
+
+    folder = os.path.dirname(path) or "."
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # what open(path, "w") would have made
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 def cmd_benchmarks(args: argparse.Namespace) -> int:

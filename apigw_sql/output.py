@@ -47,6 +47,12 @@ def render(columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence
     return tabulate(cells, headers=list(columns), tablefmt=tablefmt, disable_numparse=True)
 
 
+def separator(fmt: str) -> str:
+    """What goes between the results of several statements: a blank line in csv, table and markdown;
+    nothing in json (one document per statement, each on lines of its own) and jsonl (rows go on)."""
+    return "" if fmt in ("json", "jsonl") else "\n"
+
+
 def _text(value: Any) -> str:
     if isinstance(value, (list, dict)):
         return json.dumps(value, default=_default, ensure_ascii=False)
