@@ -366,9 +366,9 @@ def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
     from .ratelimit import Cancelled
 
     out = out or sys.stdout
-    several = len(con.statements(sql)) > 1
     printed = 0
     try:
+        several = len(con.statements(sql)) > 1
         for result in con.sql_each(sql):
             for err in result.errors:
                 print(err.line(), file=sys.stderr)

@@ -401,8 +401,33 @@ def _arrow_type(ctype: str) -> Any:
             "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "VARCHAR[]": pa.list_(pa.string())}[ctype]
 
 
+def _extension_message(text: str) -> str | None:
+    """One whole sentence for DuckDB's multi-line extension errors (offline install, not installed).
+
+    >>> _extension_message('An error occurred while trying to automatically install the required extension '
+    ...     "'httpfs:\\nFailed to download extension \\"httpfs\\" at URL \\"http://x\\"\\n\\nFor more info, visit "
+    ...     'https://duckdb.org/docs (ERROR Could not establish connection)')[:96]
+    'cannot install the DuckDB extension httpfs: the download failed (Could not establish connection)'
+    """
+    download = re.search(r'Failed to download extension "([^"]+)"', text)
+    if download:
+        reason = re.search(r"\(ERROR ([^)]*)\)\s*$", text)
+        return (f"cannot install the DuckDB extension {download.group(1)}: the download failed "
+                f"({reason.group(1) if reason else 'no network?'}); on a machine without internet access, copy "
+                f"{download.group(1)}.duckdb_extension into DuckDB's extension directory "
+                "(https://duckdb.org/docs/current/extensions/troubleshooting)")
+    missing = re.search(r'Extension "[^"]*?([\w]+)\.duckdb_extension" not found', text)
+    install = re.search(r'Install it first using "([^"]+)"', text)
+    if missing and install:
+        return f"the DuckDB extension {missing.group(1)} is not installed: run {install.group(1)} first"
+    return None
+
+
 def _duck_message(exc: Exception) -> str:
     text = str(exc).strip()
+    extension = _extension_message(text)
+    if extension is not None:
+        return extension
     lines = [ln for ln in text.splitlines() if ln.strip()]
     head = lines[0] if lines else type(exc).__name__
     suggestion = next((ln.strip() for ln in lines[1:] if ln.strip().startswith("Did you mean")), "")

@@ -263,7 +263,7 @@ class Fetcher:
                                    "(aws sso login, new keys) or pick another --profile") from None
         except bx.BotoCoreError as exc:
             raise CredentialsError(f"cannot reach AWS STS ({exc}): check the network or AWS_ENDPOINT_URL") from None
-        except ResponseParserError:
+        except (ResponseParserError, KeyError):  # an HTML page or other non-AWS answer: botocore cannot parse it
             raise CredentialsError("the endpoint did not answer like AWS STS (the response could not be parsed): "
                                    "check --endpoint-url or AWS_ENDPOINT_URL") from None
         arn = identity.get("Arn", "arn:aws:")
@@ -361,6 +361,7 @@ class Fetcher:
                        expected_errors: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         import botocore.exceptions as bx
         from botocore import xform_name
+        from botocore.parsers import ResponseParserError
 
         client = self.client(target, service, region)
         method = xform_name(operation)
@@ -391,6 +392,9 @@ class Fetcher:
                              expected_errors)
             except ReadOnlyViolation:
                 raise
+            except ResponseParserError as exc:  # the endpoint is not AWS, or the body was cut short
+                self._failed(table, target, service, region, operation, param_text, started_at, started,
+                             "ResponseParserError", str(exc), 0, query)
             except bx.BotoCoreError as exc:
                 code = type(exc).__name__
                 self._failed(table, target, service, region, operation, param_text, started_at, started,

@@ -29,7 +29,11 @@ def load_controls(directory: Path | str | None = None) -> list[Control]:
         if len(relative.parts) != 2 or relative.parts[0] not in HOME_BENCHMARKS:
             raise ControlError(f"{path}: a control lives in queries/<home benchmark>/, one of "
                                f"{', '.join(HOME_BENCHMARKS)}")
-        control = with_memberships(parse_control(path.read_text(encoding="utf-8"), str(path), relative.parts[0]))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ControlError(f"{path}: not UTF-8 text: save the control as UTF-8") from None
+        control = with_memberships(parse_control(text, str(path), relative.parts[0]))
         for name in dict.fromkeys((control.id, *control.aliases)):  # an alias may equal the id
             if name in names:
                 raise ControlError(f"{path}: {'id' if name == control.id else 'aliases'}: {name!r} is also "
