@@ -92,7 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sql", nargs="?", help="the SQL; '-' or nothing reads standard input")
     p.add_argument("-f", "--file", help="read the SQL from this file")
     p.add_argument("-o", "--output", default="table", choices=[f for f in FORMATS if f != "line"],
-                   help="output format (default table)")
+                   help="output format (default table). Several statements print one result each, in order "
+                        "(CREATE, INSERT, COPY, SET print nothing): a blank line between two in table, markdown "
+                        "and csv; json prints one array per result, one document after the other; jsonl prints "
+                        "every result's rows one after another")
     _connection_options(p)
 
     p = add("tables")

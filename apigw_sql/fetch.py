@@ -101,7 +101,7 @@ class FetchError:
             return "name CloudTrail log folders or s3:// prefixes with --cloudtrail-logs or in the config file"
         if code in ("NoSuchBucket", "NoSuchKey", "PermanentRedirect", "AllAccessDisabled"):
             return "check the bucket and prefix given with --cloudtrail-logs or in the config file"
-        return "see the error message; the rest of the query was answered"
+        return "see the error message; the answer lacks what this call would have returned"
 
     def line(self) -> str:
         where = f" in {self.account_id}/{self.region}" if self.account_id.strip("-") else ""  # local files: nowhere
