@@ -204,13 +204,13 @@ def _interruptible(work: Callable[[], int]) -> int:
         while not done.wait(0.05):  # waiting on an event, not join(): Ctrl-C interrupts it at once
             pass
     except KeyboardInterrupt:
-        _cancel(done)
+        _cancel(done, outcome)
     if "error" in outcome:
         raise outcome["error"]
     return int(outcome["code"])
 
 
-def _cancel(done: threading.Event) -> NoReturn:
+def _cancel(done: threading.Event, outcome: dict[str, Any]) -> NoReturn:
     deadline = time.monotonic() + CANCEL_GRACE
     try:
         while not done.is_set() and time.monotonic() < deadline:
@@ -224,7 +224,8 @@ def _cancel(done: threading.Event) -> NoReturn:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os.write(2, b"cancelled\n")
+    if outcome.get("code") != EXIT_CANCELLED:  # else the work, cancelled in time, has said so
+        os.write(2, b"cancelled\n")
     # Fetch threads may still wait on the network; a normal exit would join them. The sandbox child,
     # if one was started, watches our stdin and stops with us.
     os._exit(EXIT_CANCELLED)
@@ -376,9 +377,8 @@ def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
             for err in result.errors:
                 print(err.line(), file=sys.stderr)
             if result.nothing_read:
-                raise UsageError(f"nothing could be read: every call {'of this statement ' if several else ''}"
-                                 "failed (see the warnings above); check the credentials, their permissions, "
-                                 "--regions and --endpoint-url")
+                raise UsageError(f"nothing could be read: every read {'of this statement ' if several else ''}"
+                                 "failed, so an empty result would mislead; the warnings above say what to fix")
             if result.columns and (result.returns_rows or not several):
                 if printed:
                     out.write(separator(fmt))

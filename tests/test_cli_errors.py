@@ -268,7 +268,7 @@ def test_a_query_whose_every_call_failed_says_nothing_could_be_read(run, sandbox
     assert code == 3 and out == ""  # no empty table that would pass for "no APIs"
     lines = err.splitlines()
     assert len([ln for ln in lines if ln.startswith("warning: ")]) == 2
-    assert lines[-1].startswith("error: nothing could be read: every call failed")
+    assert lines[-1].startswith("error: nothing could be read: every read failed")
     assert "other regions were answered" not in err
 
 
