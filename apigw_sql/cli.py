@@ -179,6 +179,8 @@ def _guarded(args: argparse.Namespace) -> int:
 
 # Connections the running command opened: Ctrl-C interrupts them (the fetch and DuckDB alike).
 _OPEN: list[Any] = []
+# Export files being written (write_replacing): Ctrl-C removes them, the previous reports stay.
+_PARTIAL: set[str] = set()
 
 
 def _interruptible(work: Callable[[], int]) -> int:
@@ -223,6 +225,11 @@ def _cancel(done: threading.Event, outcome: dict[str, Any]) -> NoReturn:
         try:
             stream.flush()
         except (OSError, ValueError):
+            pass
+    for temporary in list(_PARTIAL):
+        try:
+            os.unlink(temporary)
+        except OSError:
             pass
     if outcome.get("code") != EXIT_CANCELLED:  # else the work, cancelled in time, has said so
         os.write(2, b"cancelled\n")
@@ -527,6 +534,7 @@ def write_replacing(path: str, text: str) -> None:
 
     folder = os.path.dirname(path) or "."
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
+    _PARTIAL.add(temporary)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -546,6 +554,8 @@ def write_replacing(path: str, text: str) -> None:
         except OSError:
             pass
         raise
+    finally:
+        _PARTIAL.discard(temporary)
 
 
 def cmd_benchmarks(args: argparse.Namespace) -> int:
