@@ -27,6 +27,8 @@ _FILE_LIKE = re.compile(r"[./\\*]")
 # Statements that only read: after anything else, the tables it names are rebuilt on next use.
 _READING_STATEMENTS = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SHOW", "SUMMARIZE", "EXPLAIN",
                        "PRAGMA", "SET", "RESET", "ATTACH", "DETACH", "USE", "EXPORT"}
+# Statement types DuckDB answers with rows only (used when its Python API lacks expected_result_type).
+_QUERY_STATEMENTS = {"SELECT", "PRAGMA", "CALL", "EXPLAIN", "RELATION", "LOGICAL_PLAN"}
 _DUCK_TYPES = {"VARCHAR": "VARCHAR", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN",
                "TIMESTAMP": "TIMESTAMP", "JSON": "JSON", "VARCHAR[]": "VARCHAR[]"}
 
@@ -197,8 +199,9 @@ class Connection:
         for s in parsed:
             query = s.query.strip().rstrip(";").strip()
             if query:
-                kinds = {k.name for k in s.expected_result_type}
-                statements.append((query, kinds == {"QUERY_RESULT"}))
+                kinds = {k.name for k in getattr(s, "expected_result_type", ())}
+                is_query = kinds == {"QUERY_RESULT"} if kinds else s.type.name in _QUERY_STATEMENTS
+                statements.append((query, is_query))
         return statements
 
     def _relations(self) -> dict[str, str | None]:
