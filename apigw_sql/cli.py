@@ -15,6 +15,8 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, NoReturn, Sequence
 
+from .atomic_file import remove_partial  # imported now: Ctrl-C must not wait on an import
+
 EXIT_USAGE = 3
 EXIT_CANCELLED = 130
 CANCEL_GRACE = 0.5  # seconds the interrupted work gets to wind down before the process leaves without it
@@ -179,8 +181,6 @@ def _guarded(args: argparse.Namespace) -> int:
 
 # Connections the running command opened: Ctrl-C interrupts them (the fetch and DuckDB alike).
 _OPEN: list[Any] = []
-# Export files being written (write_replacing): Ctrl-C removes them, the previous reports stay.
-_PARTIAL: set[str] = set()
 
 
 def _interruptible(work: Callable[[], int]) -> int:
@@ -226,11 +226,7 @@ def _cancel(done: threading.Event, outcome: dict[str, Any]) -> NoReturn:
             stream.flush()
         except (OSError, ValueError):
             pass
-    for temporary in list(_PARTIAL):
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+    remove_partial()  # an export being written: the previous report stays as it was
     if outcome.get("code") != EXIT_CANCELLED:  # else the work, cancelled in time, has said so
         os.write(2, b"cancelled\n")
     # Fetch threads may still wait on the network; a normal exit would join them. The sandbox child,
@@ -468,6 +464,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate everything first (no AWS call), then run, render, export; the exit code follows --fail-on."""
     from .controls import (CheckOptions, ControlError, MutelistError, ParameterError, SelectionError, format_for,
                            prepare_check, render_report, run_check)
+    from .atomic_file import writable_problem, write_replacing
     from .controls.render import use_color
     from .engine import QueryError
     from .ratelimit import Cancelled
@@ -483,7 +480,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         if fmt is None:
             raise UsageError(f"--export {path}: name the format with the extension (.html, .sarif, .json, .jsonl, "
                              ".csv, .md, .xml, .ocsf.json, .txt)")
-        _check_writable(path)  # before the run, not after minutes of fetching
+        problem = writable_problem(path)  # before the run, not after minutes of fetching
+        if problem:
+            raise UsageError(f"--export {path}: {problem}")
     severities = [s.strip().lower() for s in args.severity.split(",") if s.strip()] if args.severity else None
     options = CheckOptions(names=args.names, severities=severities, where=args.where, variables=variables,
                            mutelist=args.mutelist)
@@ -506,56 +505,6 @@ def cmd_check(args: argparse.Namespace) -> int:
                              "is left as it was") from None
         print(f"wrote {path} ({fmt})", file=sys.stderr)
     return report.exit_code(args.fail_on)
-
-
-def _check_writable(path: str) -> None:
-    """Raise UsageError unless a file can be created beside ``path`` (which write_replacing needs)."""
-    import tempfile
-
-    folder = os.path.dirname(path) or "."
-    if os.path.isdir(path):
-        raise UsageError(f"--export {path}: is a folder: name a file, e.g. {os.path.join(path, 'report.html')}")
-    if not os.path.isdir(folder):
-        raise UsageError(f"--export {path}: the folder {folder} does not exist: create it or pick another path")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".apigw-sql-", suffix=".probe"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"--export {path}: cannot write in {folder} ({exc.strerror}): pick a folder you can "
-                         "write to") from None
-
-
-def write_replacing(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` all or nothing: into a temporary file beside it, then renamed over it.
-
-    A failed write (disk full) leaves the previous file whole; the new file keeps the old one's mode.
-    """
-    import tempfile
-
-    folder = os.path.dirname(path) or "."
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
-    _PARTIAL.add(temporary)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask  # what open(path, "w") would have made
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    finally:
-        _PARTIAL.discard(temporary)
 
 
 def cmd_benchmarks(args: argparse.Namespace) -> int:
