@@ -160,9 +160,11 @@ def _need(data: dict, key: str, kind: type, where: str, file: Path) -> Any:
 
 def load_table(path: Path) -> TableSpec:
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not UTF-8 text: save the table file as UTF-8") from None
     allowed = {"name", "description", "service", "scope", "parent", "fetch", "columns", "examples", "ignore_errors"}
     for key in data:
         if key not in allowed:

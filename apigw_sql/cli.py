@@ -1,17 +1,25 @@
 """The command line: a thin layer over the engine and the output module.
 
 Every command prints one clear line on stderr for anything a user can get wrong, and exits
-with 3 on usage or runtime errors, like `apigw-sql check` will.
+with 3 on usage or runtime errors (argparse's own mistakes included: 2 means control errors for
+`check`). `query` and `check` run in a worker thread, so that Ctrl-C stops them at once: the
+connection is interrupted, pending calls are abandoned, "cancelled" goes to stderr, exit 130.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Any, Sequence
+import threading
+import time
+from typing import Any, Callable, NoReturn, Sequence
 
+from .atomic_file import remove_partial  # imported now: Ctrl-C must not wait on an import
 from .options import UsageError, open_connection, start_sandbox  # noqa: F401 - shared by every front end
 
 EXIT_USAGE = 3
+EXIT_CANCELLED = 130
+CANCEL_GRACE = 0.5  # seconds the interrupted work gets to wind down before the process leaves without it
 
 COMMANDS_HELP = {
     "query": ("Run SQL over API Gateway, CloudTrail and your own files.",
@@ -34,6 +42,14 @@ COMMANDS_HELP = {
                  "apigw-sql controls fsbp\n  apigw-sql controls 'apigateway_stage_*' --output csv"),
 }
 
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's exit code for usage errors (3), and a pointer to --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"error: {message} (see '{self.prog} --help')\n")
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +84,7 @@ def _load_controls(args: argparse.Namespace) -> list[Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="apigw-sql", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Audit AWS API Gateway (REST, HTTP, WebSocket) and CloudTrail with plain SQL.",
         epilog="Start here:\n  apigw-sql demo\n  apigw-sql query --sandbox \"SELECT * FROM aws_api_gateway_rest_api\"")
@@ -88,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sql", nargs="?", help="the SQL; '-' or nothing reads standard input")
     p.add_argument("-f", "--file", help="read the SQL from this file")
     p.add_argument("-o", "--output", default="table", choices=[f for f in FORMATS if f != "line"],
-                   help="output format (default table)")
+                   help="output format (default table). Several statements print one result each, in order "
+                        "(CREATE, INSERT, COPY, SET print nothing): a blank line between two in table, markdown "
+                        "and csv; json prints one array per result, one document after the other; jsonl prints "
+                        "every result's rows one after another")
     _connection_options(p)
 
     p = add("tables")
@@ -152,7 +171,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["shell", *argv]  # no command: the shell, with whatever options were given (--sandbox)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the command's own parser, so the usage line shown is the command's
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command in ("query", "check"):
+        return _interruptible(lambda: _guarded(args))
+    return _guarded(args)
+
+
+def _guarded(args: argparse.Namespace) -> int:
+    """Run the command; a UsageError becomes one line on stderr and exit 3."""
     try:
         return _dispatch(args)
     except UsageError as exc:
@@ -160,9 +189,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
-        return 130
+        return EXIT_CANCELLED
     except BrokenPipeError:  # `apigw-sql query ... | head` closed the pipe: not an error
         return 0
+
+
+# Connections the running command opened: Ctrl-C interrupts them (the fetch and DuckDB alike).
+_OPEN: list[Any] = []
+
+
+def _interruptible(work: Callable[[], int]) -> int:
+    """Run work() in a worker thread; on Ctrl-C interrupt it and leave within about CANCEL_GRACE seconds.
+
+    The main thread only waits, so a SIGINT always reaches it, however long a call or a DuckDB
+    statement takes. A call still on the wire after the grace is abandoned: the process exits without
+    waiting for it (nothing it would bring is cached: the call cache lives in this process).
+    """
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["code"] = work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="apigw-sql-command", daemon=True).start()
+    try:
+        while not done.wait(0.05):  # waiting on an event, not join(): Ctrl-C interrupts it at once
+            pass
+    except KeyboardInterrupt:
+        _cancel(done, outcome)
+    if "error" in outcome:
+        raise outcome["error"]
+    return int(outcome["code"])
+
+
+def _cancel(done: threading.Event, outcome: dict[str, Any]) -> NoReturn:
+    deadline = time.monotonic() + CANCEL_GRACE
+    try:
+        while not done.is_set() and time.monotonic() < deadline:
+            for con in list(_OPEN):  # again and again: a statement that had not started yet clears the flag
+                con.interrupt()
+            done.wait(0.05)
+    except KeyboardInterrupt:  # a second Ctrl-C: leave now
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    remove_partial()  # an export being written: the previous report stays as it was
+    if outcome.get("code") != EXIT_CANCELLED:  # else the work, cancelled in time, has said so
+        os.write(2, b"cancelled\n")
+    # Fetch threads may still wait on the network; a normal exit would join them. The sandbox child,
+    # if one was started, watches our stdin and stops with us.
+    os._exit(EXIT_CANCELLED)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -188,7 +272,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cmd_benchmarks(args)
         if args.command == "controls":
             return cmd_controls(args)
-    except (SpecError, ControlError) as exc:
+    except (SpecError, ControlError) as exc:  # a table or control file (or folder) is wrong
         raise UsageError(str(exc)) from None
     raise UsageError(f"unknown command {args.command!r}: see apigw-sql --help")
 
@@ -196,40 +280,65 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _read_sql(args: argparse.Namespace) -> str:
     if args.file:
         try:
-            with open(args.file, encoding="utf-8") as fh:
-                return fh.read()
+            with open(args.file, "rb") as fh:
+                return _utf8(fh.read(), args.file)
         except OSError as exc:
             raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     if args.sql and args.sql != "-":
         return args.sql
     if sys.stdin.isatty():
         raise UsageError("no SQL given: pass it as an argument, with -f FILE, or on standard input")
-    return sys.stdin.read()
+    stdin = getattr(sys.stdin, "buffer", None)
+    return _utf8(stdin.read(), "standard input") if stdin is not None else sys.stdin.read()
+
+
+def _utf8(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8-sig")  # a UTF-8 byte order mark (Windows editors) is not SQL
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where} is not UTF-8 text (byte {exc.start}): save it as UTF-8, e.g. "
+                         "iconv -f UTF-16 -t UTF-8") from None
 
 
 def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
+    """Run every statement, printing each one's warnings and result as it ends.
+
+    A single statement prints its result whatever it is; in a run of several, statements that change
+    something (CREATE, INSERT, COPY, SET, ...) print nothing, as in the duckdb CLI, and the results
+    follow one another (see output.separator). A statement whose every read failed stops the run
+    with exit 3: an empty table would look like an answer.
+    """
     from .engine import QueryError
-    from .output import render
+    from .output import render, separator
     from .ratelimit import Cancelled
 
     out = out or sys.stdout
+    printed = 0
     try:
-        result = con.sql(sql)
+        several = len(con.statements(sql)) > 1
+        for result in con.sql_each(sql):
+            for err in result.errors:
+                print(err.line(), file=sys.stderr)
+            if result.nothing_read:
+                raise UsageError(f"nothing could be read: every read {'of this statement ' if several else ''}"
+                                 "failed, so an empty result would mislead; the warnings above say what to fix")
+            if result.columns and (result.returns_rows or not several):
+                if printed:
+                    out.write(separator(fmt))
+                text = render(result.columns, result.types, result.rows, fmt)
+                out.write(text if text.endswith("\n") else text + "\n")
+                out.flush()
+                printed += 1
     except QueryError as exc:
         raise UsageError(str(exc)) from None
     except Cancelled:
         raise KeyboardInterrupt() from None
-    for err in result.errors:
-        print(err.line(), file=sys.stderr)
-    if result.columns:
-        text = render(result.columns, result.types, result.rows, fmt)
-        out.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
 def cmd_query(args: argparse.Namespace) -> int:
     sql = _read_sql(args)
-    with open_connection(args) as con:
+    with open_connection(args, registry=_OPEN) as con:
         return run_and_print(con, sql, args.output)
 
 
@@ -295,6 +404,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Validate everything first (no AWS call), then run, render, export; the exit code follows --fail-on."""
     from .controls import (CheckOptions, ControlError, MutelistError, ParameterError, SelectionError, format_for,
                            prepare_check, render_report, run_check)
+    from .atomic_file import writable_problem, write_replacing
     from .controls.render import use_color
     from .engine import QueryError
     from .ratelimit import Cancelled
@@ -310,12 +420,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         if fmt is None:
             raise UsageError(f"--export {path}: name the format with the extension (.html, .sarif, .json, .jsonl, "
                              ".csv, .md, .xml, .ocsf.json, .txt)")
+        problem = writable_problem(path)  # before the run, not after minutes of fetching
+        if problem:
+            raise UsageError(f"--export {path}: {problem}")
     severities = [s.strip().lower() for s in args.severity.split(",") if s.strip()] if args.severity else None
     options = CheckOptions(names=args.names, severities=severities, where=args.where, variables=variables,
                            mutelist=args.mutelist, controls_dirs=args.controls_dir)
     try:
         prepared = prepare_check(options)
-        with open_connection(args) as con:
+        with open_connection(args, registry=_OPEN) as con:
             report = run_check(con, prepared)
     except (SelectionError, ParameterError, MutelistError, ControlError, QueryError) as exc:
         raise UsageError(str(exc)) from None
@@ -326,10 +439,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     sys.stdout.write(render_report(report, args.output, color=use_color(sys.stdout, args.color), fail_on=args.fail_on))
     for path, fmt in exports:
         try:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(render_report(report, fmt or "text", fail_on=args.fail_on))
+            write_replacing(path, render_report(report, fmt or "text", fail_on=args.fail_on))
         except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+            raise UsageError(f"cannot write {path}: {exc.strerror}; a previous {os.path.basename(path)} "
+                             "is left as it was") from None
         print(f"wrote {path} ({fmt})", file=sys.stderr)
     return report.exit_code(args.fail_on)
 

@@ -7,21 +7,28 @@
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import pushdown
 from .catalog import Catalog, TableSpec, load_catalog
-from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch
+from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch, ReadOnlyViolation
 from .ratelimit import Cancelled
+
+# sqlglot logs "Falling back to parsing as a 'Command'" for statements it does not model (LOAD, CALL):
+# the engine then reads them by tokens (_analyze_by_tokens), so the line is noise on a user's stderr.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _FILE_LIKE = re.compile(r"[./\\*]")
 # Statements that only read: after anything else, the tables it names are rebuilt on next use.
 _READING_STATEMENTS = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SHOW", "SUMMARIZE", "EXPLAIN",
                        "PRAGMA", "SET", "RESET", "ATTACH", "DETACH", "USE", "EXPORT"}
+# Statement types DuckDB answers with rows only (used when its Python API lacks expected_result_type).
+_QUERY_STATEMENTS = {"SELECT", "PRAGMA", "CALL", "EXPLAIN", "RELATION", "LOGICAL_PLAN"}
 _DUCK_TYPES = {"VARCHAR": "VARCHAR", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN",
                "TIMESTAMP": "TIMESTAMP", "JSON": "JSON", "VARCHAR[]": "VARCHAR[]"}
 
@@ -41,6 +48,15 @@ class Result:
     cache_hits: int = 0
     throttled: int = 0
     statement_type: str = "SELECT"
+    # False for statements that change something (CREATE, INSERT, COPY, SET, LOAD): DuckDB answers
+    # them with a row count or nothing, which a run of several statements does not print.
+    returns_rows: bool = True
+    reads: int = 0  # answered calls, cache hits and log sources read for this statement
+
+    @property
+    def nothing_read(self) -> bool:
+        """True when the statement needed AWS (or log sources) and every read of it failed."""
+        return bool(self.errors) and self.reads == 0
 
     @property
     def rows(self) -> list[tuple[Any, ...]]:
@@ -82,18 +98,37 @@ class Connection:
 
     # ---- public API ------------------------------------------------------------------------
     def sql(self, text: str, on_progress: Callable[[Progress], None] | None = None, fetch: bool = True) -> Result:
-        """Run one or more statements; return the result of the last one.
+        """Run one or more statements; return the result of the last one, carrying the fetch errors of
+        every statement (a failure while an earlier statement built a table is a gap in the last one too).
 
         With ``fetch=False`` the statements run on the tables as loaded (after ``fetch`` of a plan).
         """
-        statements = self._split(text)
+        errors: list[FetchError] = []
+        result: Result | None = None
+        for result in self.sql_each(text, on_progress, fetch):
+            errors += [e for e in result.errors if e not in errors]
+        assert result is not None
+        result.errors = errors
+        return result
+
+    def sql_each(self, text: str, on_progress: Callable[[Progress], None] | None = None,
+                 fetch: bool = True) -> Iterator[Result]:
+        """Run one or more statements, yielding each one's Result as soon as it has run.
+
+        A failing statement raises QueryError after the results of the statements before it were yielded.
+        """
+        statements = self._statements(text)
         if not statements:
             raise QueryError("empty query: give a SQL statement, e.g. SELECT * FROM apigw_sql_tables")
-        result: Result | None = None
-        for statement in statements:
+        for statement, is_query in statements:
             result = self._run(statement, on_progress, fetch)
-        assert result is not None
-        return result
+            # INSERT ... RETURNING is not a query to DuckDB but returns rows of its own, not a count.
+            result.returns_rows = is_query or result.columns not in ([], ["Count"], ["Success"])
+            yield result
+
+    def statements(self, text: str) -> list[str]:
+        """The statements of a text, as ``sql_each`` runs them (raises QueryError on a syntax error)."""
+        return self._split(text)
 
     def uses(self, text: str) -> dict[str, pushdown.TableUse]:
         """The catalog tables a query reads and the pushdown constraints on each (no fetch)."""
@@ -149,13 +184,25 @@ class Connection:
 
     # ---- internals -------------------------------------------------------------------------
     def _split(self, text: str) -> list[str]:
+        return [statement for statement, _ in self._statements(text)]
+
+    def _statements(self, text: str) -> list[tuple[str, bool]]:
+        """(statement, is a query) for each statement of the text; a query is what DuckDB answers with rows
+        only (SELECT, SHOW, DESCRIBE, PRAGMA, CALL, EXPLAIN), not with a changed-row count or nothing."""
         import duckdb
 
         try:
-            return [s.query.strip().rstrip(";").strip() for s in self.duck.extract_statements(text)
-                    if s.query.strip().rstrip(";").strip()]
+            parsed = self.duck.extract_statements(text)
         except duckdb.Error as exc:
             raise QueryError(_duck_message(exc)) from None
+        statements = []
+        for s in parsed:
+            query = s.query.strip().rstrip(";").strip()
+            if query:
+                kinds = {k.name for k in getattr(s, "expected_result_type", ())}
+                is_query = kinds == {"QUERY_RESULT"} if kinds else s.type.name in _QUERY_STATEMENTS
+                statements.append((query, is_query))
+        return statements
 
     def _relations(self) -> dict[str, str | None]:
         rows = self.duck.execute(
@@ -237,6 +284,7 @@ class Connection:
         started = time.monotonic()
         with self._lock:
             self.fetcher.cancel_event.clear()
+            log_start = len(self.fetcher.log)
             if fetch:
                 uses = self._resolve(self._analyze(statement))
                 query = self._fetch_and_load(uses, on_progress)
@@ -251,6 +299,10 @@ class Connection:
                 raise Cancelled() from None
             except duckdb.Error as exc:
                 raise QueryError(_duck_message(exc)) from None
+            # What this statement read: calls that answered and log sources listed, beside cache hits;
+            # the session's own calls (who am I, which regions) read no table.
+            reads = sum(1 for rec in self.fetcher.log[log_start:]
+                        if rec.error_code is None and not rec.table.startswith("("))
         self.last_errors = query.errors
         kind = statement.split(None, 1)[0].upper() if statement else ""
         if kind not in _READING_STATEMENTS:
@@ -258,7 +310,7 @@ class Connection:
                 self._loaded.pop(name, None)
         p = query.progress
         return Result(columns, types, table, query.errors, time.monotonic() - started, p.calls, p.cache_hits,
-                      p.throttled, kind)
+                      p.throttled, kind, reads=reads + p.cache_hits)
 
     def _fetch_and_load(self, uses: dict[str, pushdown.TableUse],
                         on_progress: Callable[[Progress], None] | None) -> QueryFetch:
@@ -278,6 +330,10 @@ class Connection:
                     except CredentialsError as exc:
                         self.fetcher.cancel_event.set()
                         raise QueryError(str(exc)) from None
+                    except ReadOnlyViolation as exc:  # a table file asks for a call the guard refuses
+                        self.fetcher.cancel_event.set()
+                        raise QueryError(f"{name}: {exc}; fix or remove the table file "
+                                         f"{self.catalog[name].file or name}") from None
         if self.fetcher.cancel_event.is_set():
             raise Cancelled()
         for use in local:  # after the remote fetch, so the fetch log includes this query's calls
@@ -348,8 +404,33 @@ def _arrow_type(ctype: str) -> Any:
             "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "VARCHAR[]": pa.list_(pa.string())}[ctype]
 
 
+def _extension_message(text: str) -> str | None:
+    """One whole sentence for DuckDB's multi-line extension errors (offline install, not installed).
+
+    >>> _extension_message('An error occurred while trying to automatically install the required extension '
+    ...     "'httpfs:\\nFailed to download extension \\"httpfs\\" at URL \\"http://x\\"\\n\\nFor more info, visit "
+    ...     'https://duckdb.org/docs (ERROR Could not establish connection)')[:96]
+    'cannot install the DuckDB extension httpfs: the download failed (Could not establish connection)'
+    """
+    download = re.search(r'Failed to download extension "([^"]+)"', text)
+    if download:
+        reason = re.search(r"\(ERROR ([^)]*)\)\s*$", text)
+        return (f"cannot install the DuckDB extension {download.group(1)}: the download failed "
+                f"({reason.group(1) if reason else 'no network?'}); on a machine without internet access, copy "
+                f"{download.group(1)}.duckdb_extension into DuckDB's extension directory "
+                "(https://duckdb.org/docs/current/extensions/troubleshooting)")
+    missing = re.search(r'Extension "[^"]*?([\w]+)\.duckdb_extension" not found', text)
+    install = re.search(r'Install it first using "([^"]+)"', text)
+    if missing and install:
+        return f"the DuckDB extension {missing.group(1)} is not installed: run {install.group(1)} first"
+    return None
+
+
 def _duck_message(exc: Exception) -> str:
     text = str(exc).strip()
+    extension = _extension_message(text)
+    if extension is not None:
+        return extension
     lines = [ln for ln in text.splitlines() if ln.strip()]
     head = lines[0] if lines else type(exc).__name__
     suggestion = next((ln.strip() for ln in lines[1:] if ln.strip().startswith("Did you mean")), "")

@@ -99,7 +99,9 @@ class FetchError:
             return "the region is not enabled for this account: leave it out with --regions"
         if code.startswith("LogSource"):
             return "name CloudTrail log folders or s3:// prefixes with --cloudtrail-logs or in the config file"
-        return "see the error message; the other regions were answered"
+        if code in ("NoSuchBucket", "NoSuchKey", "PermanentRedirect", "AllAccessDisabled"):
+            return "check the bucket and prefix given with --cloudtrail-logs or in the config file"
+        return "see the error message; the answer lacks what this call would have returned"
 
     def line(self) -> str:
         where = f" in {self.account_id}/{self.region}" if self.account_id.strip("-") else ""  # local files: nowhere
@@ -229,9 +231,15 @@ class Fetcher:
                 self._targets = [self._resolve_target()]
             return self._targets
 
+    def known_targets(self) -> list[Target]:
+        """The accounts resolved so far, without asking STS: a run that read only local data has none."""
+        with self._lock:
+            return list(self._targets or [])
+
     def _resolve_target(self) -> Target:
         import boto3
         import botocore.exceptions as bx
+        from botocore.parsers import ResponseParserError
 
         try:
             session = boto3.Session(profile_name=self.config.profile)
@@ -239,7 +247,10 @@ class Fetcher:
             raise CredentialsError(f"AWS profile {self.config.profile!r} not found: check ~/.aws/config "
                                    "or run 'aws configure --profile NAME'") from None
         home = session.region_name or "us-east-1"
-        sts = self._make_client(session, "sts", home)
+        try:
+            sts = self._make_client(session, "sts", home)
+        except ValueError as exc:  # "Invalid endpoint: ..." from an endpoint that is not a URL
+            raise CredentialsError(f"{exc}: give the endpoint as a URL, e.g. http://127.0.0.1:5000") from None
         started = time.monotonic()
         try:
             identity = sts.get_caller_identity()
@@ -252,6 +263,9 @@ class Fetcher:
                                    "(aws sso login, new keys) or pick another --profile") from None
         except bx.BotoCoreError as exc:
             raise CredentialsError(f"cannot reach AWS STS ({exc}): check the network or AWS_ENDPOINT_URL") from None
+        except (ResponseParserError, KeyError):  # an HTML page or other non-AWS answer: botocore cannot parse it
+            raise CredentialsError("the endpoint did not answer like AWS STS (the response could not be parsed): "
+                                   "check --endpoint-url or AWS_ENDPOINT_URL") from None
         arn = identity.get("Arn", "arn:aws:")
         partition = arn.split(":")[1] if arn.count(":") >= 2 else "aws"
         target = Target(session=session, account_id=identity["Account"], partition=partition, home_region=home)
@@ -347,6 +361,7 @@ class Fetcher:
                        expected_errors: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         import botocore.exceptions as bx
         from botocore import xform_name
+        from botocore.parsers import ResponseParserError
 
         client = self.client(target, service, region)
         method = xform_name(operation)
@@ -377,6 +392,9 @@ class Fetcher:
                              expected_errors)
             except ReadOnlyViolation:
                 raise
+            except ResponseParserError as exc:  # the endpoint is not AWS, or the body was cut short
+                self._failed(table, target, service, region, operation, param_text, started_at, started,
+                             "ResponseParserError", str(exc), 0, query)
             except bx.BotoCoreError as exc:
                 code = type(exc).__name__
                 self._failed(table, target, service, region, operation, param_text, started_at, started,

@@ -37,13 +37,36 @@ def parse_regions(text: str | None) -> list[str] | None:
     return regions
 
 
+def check_endpoint_url(url: str | None) -> str | None:
+    """The endpoint URL (given, else AWS_ENDPOINT_URL), checked: boto3 would fail on it deep in the first call.
+
+    >>> check_endpoint_url("localhost:5000")
+    Traceback (most recent call last):
+    apigw_sql.options.UsageError: --endpoint-url 'localhost:5000' is not a URL: write it as http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000
+    """
+    from urllib.parse import urlparse
+
+    given = url or os.environ.get("AWS_ENDPOINT_URL")
+    if not given:
+        return url
+    parsed = urlparse(given)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        source = "--endpoint-url" if url else "AWS_ENDPOINT_URL"
+        raise UsageError(f"{source} {given!r} is not a URL: write it as http(s)://HOST[:PORT], "
+                         "e.g. http://127.0.0.1:5000")
+    return url
+
+
 @contextmanager
-def open_connection(args: Any) -> Iterator[Any]:
-    """A Connection built from parsed connection options, with a sandbox started for it when asked."""
+def open_connection(args: Any, registry: list[Any] | None = None) -> Iterator[Any]:
+    """A Connection built from parsed connection options, with a sandbox started for it when asked.
+
+    While it is open the connection is also in `registry`, so that a Ctrl-C handler can interrupt it.
+    """
     import apigw_sql
 
     sandbox = None
-    endpoint_url = args.endpoint_url
+    endpoint_url = check_endpoint_url(args.endpoint_url)
     rate_limit = not args.no_rate_limit
     if args.sandbox:
         sandbox = start_sandbox()
@@ -56,9 +79,13 @@ def open_connection(args: Any) -> Iterator[Any]:
                                 ttl=args.ttl, max_attempts=args.max_attempts, rate_limit=rate_limit,
                                 pushdown_enabled=not args.no_pushdown,
                                 cloudtrail_logs=getattr(args, "cloudtrail_logs", None))
+        if registry is not None:
+            registry.append(con)
         try:
             yield con
         finally:
+            if registry is not None:
+                registry.remove(con)
             con.close()
     finally:
         if sandbox is not None:

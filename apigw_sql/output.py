@@ -43,8 +43,31 @@ def render(columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence
     from tabulate import tabulate
 
     cells = [[_cell(v, max_width) for v in row] for row in rows]
+    headers = list(columns)
+    if fmt == "markdown":  # resource names are attacker-chosen: no raw HTML, no cell breaks, no links
+        cells = [[markdown_escape(c) for c in row] for row in cells]
+        headers = [markdown_escape(h) for h in headers]
     tablefmt = "github" if fmt == "markdown" else "rounded_outline"
-    return tabulate(cells, headers=list(columns), tablefmt=tablefmt, disable_numparse=True)
+    return tabulate(cells, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+
+
+_MARKDOWN_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "`": "\\`",
+                                   "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def markdown_escape(text: str) -> str:
+    """Text for a markdown table cell that renders as itself: HTML, pipes, links and code are escaped.
+
+    >>> markdown_escape('<img src=x onerror=alert(1)> | [a](b)')
+    '&lt;img src=x onerror=alert(1)&gt; \\\\| \\\\[a\\\\](b)'
+    """
+    return text.translate(_MARKDOWN_ESCAPES)
+
+
+def separator(fmt: str) -> str:
+    """What goes between the results of several statements: a blank line in csv, table and markdown;
+    nothing in json (one document per statement, each on lines of its own) and jsonl (rows go on)."""
+    return "" if fmt in ("json", "jsonl") else "\n"
 
 
 def _text(value: Any) -> str:

@@ -67,8 +67,10 @@ def load_controls(directory: Path | str | None = None,
     for path, home in files:
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ControlError(f"{path}: cannot read the file ({exc})") from None
+        except UnicodeDecodeError:
+            raise ControlError(f"{path}: not UTF-8 text: save the control as UTF-8") from None
+        except OSError as exc:
+            raise ControlError(f"{path}: cannot read the file ({exc.strerror})") from None
         control = with_memberships(parse_control(text, str(path), home))
         for name in dict.fromkeys((control.id, *control.aliases)):  # an alias may equal the id
             if name in names:

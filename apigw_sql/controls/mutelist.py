@@ -58,6 +58,8 @@ def load_mutelist(path: str | Path) -> list[MuteEntry]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise MutelistError(f"cannot read the mutelist {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise MutelistError(f"{path}: not UTF-8 text: save the mutelist as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise MutelistError(f"{path}: not valid TOML: {exc}") from None
     extra = set(data) - {"mute"}

@@ -248,11 +248,14 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
 
     results.sort(key=lambda r: (r.control.severity_rank, r.control.id))
     log = con.fetch_log[log_start:]
+    # Local log files are read nowhere in particular: their fetch log entries carry no region.
     regions = sorted({f.region for r in results for f in r.findings if f.region}
-                     | {rec.region for rec in log if rec.table != "(session)"})
+                     | {rec.region for rec in log if rec.table != "(session)" and rec.region})
+    # A run that read only local data never asked AWS who it is: its accounts are those of the data.
+    accounts = {t.account_id for t in con.fetcher.known_targets()} or \
+        {f.account_id for r in results for f in r.findings if f.account_id and f.status != "error"}
     return Report(results=results, started_at=started_at, elapsed=time.monotonic() - started,
-                  api_calls=len(log), accounts=sorted({t.account_id for t in con.fetcher.targets()}),
-                  regions=regions, tables=needed, variables=values)
+                  api_calls=len(log), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
 
 
 def _resolve(selection: Iterable[str | Control] | None, controls: Sequence[Control] | None,
@@ -323,7 +326,7 @@ def _plain(value: Any) -> Any:
 
 
 def _account_arn(con: Any) -> str:
-    targets = con.fetcher.targets()
+    targets = con.fetcher.known_targets()  # never STS here: the controls may have read local files only
     if not targets:
         return "arn:aws:::unknown"
     return f"arn:{targets[0].partition}:::{targets[0].account_id}"
@@ -360,7 +363,8 @@ def _fetch_error_findings(control: Control, errors: Sequence[Any], con: Any) -> 
     """One error finding per table x account x region that could not be read: the control is blind there."""
     seen: set[tuple[str, str, str, str]] = set()
     findings = []
-    partition = con.fetcher.targets()[0].partition if con.fetcher.targets() else "aws"
+    targets = con.fetcher.known_targets()
+    partition = targets[0].partition if targets else "aws"
     for err in errors:
         key = (err.table, err.account_id, err.region, err.code)
         if key in seen:
