@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("query")
     p.add_argument("sql", nargs="?", help="the SQL; '-' or nothing reads standard input")
     p.add_argument("-f", "--file", help="read the SQL from this file")
-    p.add_argument("-o", "--output", default="table", choices=[f for f in FORMATS if f != "line"],
-                   help="output format (default table)")
+    p.add_argument("-o", "--output", default="table", choices=FORMATS,
+                   help="output format (default table; line: one 'column = value' line per column, a blank "
+                        "line between rows)")
     _connection_options(p)
 
     p = add("tables")
