@@ -57,6 +57,18 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
                         "$XDG_CONFIG_HOME/apigw-sql/config.toml, else aws_cloudtrail_event reads LookupEvents)")
 
 
+def _progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action="store_true",
+                        help="report progress on stderr even when it is not a terminal (on a terminal it always is)")
+
+
+def progress_line(args: argparse.Namespace) -> Any:
+    """The progress line on stderr: on a terminal, or anywhere with --progress."""
+    from .progress_line import ProgressLine
+
+    return ProgressLine(sys.stderr, force=getattr(args, "progress", False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="apigw-sql", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -80,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="table", choices=FORMATS,
                    help="output format (default table; line: one 'column = value' line per column, a blank "
                         "line between rows)")
+    _progress_option(p)
     _connection_options(p)
 
     p = add("tables")
@@ -122,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                         ".jsonl, .csv, .md, .xml for JUnit, .ocsf.json); repeatable")
     p.add_argument("--color", default="auto", choices=["auto", "always", "never"],
                    help="colour the text summary (default: when writing to a terminal)")
+    _progress_option(p)
     _connection_options(p)
 
     p = add("benchmarks")
@@ -248,14 +262,18 @@ def start_sandbox(seed: bool = True) -> Any:
     return Sandbox(seed=seed).start()
 
 
-def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
+def run_and_print(con: Any, sql: str, fmt: str, out: Any = None, progress: Any = None) -> int:
+    """Run the SQL and print its result; ``progress`` (a ProgressLine) shows the fetch while it runs."""
+    from contextlib import nullcontext
+
     from .engine import QueryError
     from .output import render
     from .ratelimit import Cancelled
 
     out = out or sys.stdout
     try:
-        result = con.sql(sql)
+        with progress if progress is not None else nullcontext():
+            result = con.sql(sql, on_progress=progress.update if progress is not None else None)
     except QueryError as exc:
         raise UsageError(str(exc)) from None
     except Cancelled:
@@ -271,7 +289,12 @@ def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     sql = _read_sql(args)
     with open_connection(args) as con:
-        return run_and_print(con, sql, args.output)
+        return run_and_print(con, sql, args.output, progress=_with_regions(progress_line(args), con))
+
+
+def _with_regions(line: Any, con: Any) -> Any:
+    line.regions = len(con.config.regions) if con.config.regions else None
+    return line
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
@@ -357,7 +380,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         prepared = prepare_check(options)
         with open_connection(args) as con:
-            report = run_check(con, prepared)
+            line = _with_regions(progress_line(args), con)
+            with line:
+                report = run_check(con, prepared, on_progress=line.update)
     except (SelectionError, ParameterError, MutelistError, ControlError, QueryError) as exc:
         raise UsageError(str(exc)) from None
     except Cancelled:

@@ -265,6 +265,8 @@ class Connection:
         from concurrent.futures import ThreadPoolExecutor
 
         query = QueryFetch(on_progress)
+        if on_progress is not None:  # hand the live counters over now: the first call may take a while
+            on_progress(query.progress)
         remote = [u for u in uses.values() if self.catalog[u.name].scope != "local"]
         local = [u for u in uses.values() if self.catalog[u.name].scope == "local"]
         rows: dict[str, Any] = {}

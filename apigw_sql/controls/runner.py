@@ -180,12 +180,13 @@ class _Variables:
 
 def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
                  variables: dict[str, Any] | None = None, *, controls: Sequence[Control] | None = None,
-                 on_control: Callable[[ControlResult], None] | None = None) -> Report:
+                 on_control: Callable[[ControlResult], None] | None = None,
+                 on_progress: Callable[[Any], None] | None = None) -> Report:
     """Run the selected controls (benchmark names, ids, aliases, patterns or Control objects; none: all)
     over one Connection, fetching every table they read once, and return the Report.
 
     ``variables`` overrides parameter defaults ({"max_age_days": "30"}); the session's own DuckDB
-    variables are left as they were.
+    variables are left as they were. ``on_progress`` receives the fetch's Progress (calls, tables).
     """
     from ..engine import QueryError
     from ..ratelimit import Cancelled
@@ -213,7 +214,7 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
             plan_errors[c.id] = f"The control's SQL cannot be planned: {str(exc).rstrip('.')}."
     needed = sorted(plan)
     try:
-        fetched = con.fetch(plan)
+        fetched = con.fetch(plan, on_progress)
     except QueryError:
         raise  # credentials or the endpoint: nothing can be judged, the caller reports it
     account_arn = _account_arn(con)
