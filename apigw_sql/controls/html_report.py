@@ -384,6 +384,7 @@ _SCRIPT = r"""
     if (c.frameworks.length) meta.push("Frameworks: " + c.frameworks.join(", "));
     if (c.aliases.length) meta.push("Also known as: " + c.aliases.join(", "));
     body.appendChild(el("p", "meta", meta.join(" · ")));
+    if (c.error) body.appendChild(el("p", "verdict incomplete", c.error));
     if (list.length) body.appendChild(table(c, sorted(list)));
     else body.appendChild(el("p", "meta", byControl[D.controls.indexOf(c)].length ?
       "No finding matches the filters." : "No resource of this kind in the regions read."));
