@@ -121,9 +121,17 @@ class ProgressLine:
         if self._stop.wait(self.delay):
             return
         while True:
-            self._draw()
-            if self._stop.wait(self.interval):
+            if self.in_place or self._has_news():
+                self._draw()
+                wait = self.interval
+            else:  # a plain line is kept: wait until there is something to say (the tables) before writing one
+                wait = 0.1
+            if self._stop.wait(wait):
                 return
+
+    def _has_news(self) -> bool:
+        progress = self._progress
+        return bool(self.status or (progress is not None and (progress.tables or progress.calls)))
 
     def _draw(self) -> None:
         text = describe(self._progress, self.regions, time.monotonic() - self._started, self.status)
