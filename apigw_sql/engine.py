@@ -85,7 +85,8 @@ class Connection:
     def sql(self, text: str, on_progress: Callable[[Progress], None] | None = None, fetch: bool = True) -> Result:
         """Run one or more statements; return the result of the last one.
 
-        With ``fetch=False`` the statements run on the tables as loaded (after ``fetch`` of a plan).
+        With ``fetch=False`` the statements run on the tables as loaded (after ``fetch`` of a plan); a catalog
+        table that was not fetched reads as empty.
         """
         statements = self._split(text)
         if not statements:
