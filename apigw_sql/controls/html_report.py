@@ -274,7 +274,10 @@ _SCRIPT = r"""
   }
   function fillSelect(name, values) {
     var select = document.getElementById("filter-" + name);
-    values.forEach(function (v) { var o = el("option", null, v[1]); o.value = v[0]; select.appendChild(o); });
+    var label = select.options[0].textContent.split(":")[0];  // "Status: alarm" says what is filtered
+    values.forEach(function (v) {
+      var o = el("option", null, label + ": " + v[1]); o.value = v[0]; select.appendChild(o);
+    });
   }
   function distinct(key) {
     var seen = {};
