@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
+# The project's home; [project.urls] in pyproject.toml says the same (a test keeps them equal).
+PROJECT_URL = "https://github.com/apigw-sql/apigw-sql"
 __all__ = ["connect", "Connection", "QueryError", "Result"]
 
 

@@ -83,6 +83,18 @@ def _load_controls(args: argparse.Namespace) -> list[Any]:
     return load_controls(user_dirs=user_controls_dirs(args.controls_dir))
 
 
+def _progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action="store_true",
+                        help="report progress on stderr even when it is not a terminal (on a terminal it always is)")
+
+
+def progress_line(args: argparse.Namespace) -> Any:
+    """The progress line on stderr: on a terminal, or anywhere with --progress."""
+    from .progress_line import ProgressLine
+
+    return ProgressLine(sys.stderr, force=getattr(args, "progress", False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="apigw-sql", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -103,11 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("query")
     p.add_argument("sql", nargs="?", help="the SQL; '-' or nothing reads standard input")
     p.add_argument("-f", "--file", help="read the SQL from this file")
-    p.add_argument("-o", "--output", default="table", choices=[f for f in FORMATS if f != "line"],
-                   help="output format (default table). Several statements print one result each, in order "
+    p.add_argument("-o", "--output", default="table", choices=FORMATS,
+                   help="output format (default table; line: one 'column = value' line per column, a blank "
+                        "line between rows). Several statements print one result each, in order "
                         "(CREATE, INSERT, COPY, SET print nothing): a blank line between two in table, markdown "
                         "and csv; json prints one array per result, one document after the other; jsonl prints "
                         "every result's rows one after another")
+    _progress_option(p)
     _connection_options(p)
 
     p = add("tables")
@@ -153,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--color", default="auto", choices=["auto", "always", "never"],
                    help="colour the text summary (default: when writing to a terminal)")
     _controls_options(p)
+    _progress_option(p)
     _connection_options(p)
 
     p = add("benchmarks")
@@ -300,14 +315,17 @@ def _utf8(data: bytes, where: str) -> str:
                          "iconv -f UTF-16 -t UTF-8") from None
 
 
-def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
+def run_and_print(con: Any, sql: str, fmt: str, out: Any = None, progress: Any = None) -> int:
     """Run every statement, printing each one's warnings and result as it ends.
 
     A single statement prints its result whatever it is; in a run of several, statements that change
     something (CREATE, INSERT, COPY, SET, ...) print nothing, as in the duckdb CLI, and the results
     follow one another (see output.separator). A statement whose every read failed stops the run
-    with exit 3: an empty table would look like an answer.
+    with exit 3: an empty table would look like an answer. ``progress`` (a ProgressLine) shows each
+    statement's fetch while it runs, and is cleared before its result is printed.
     """
+    from contextlib import nullcontext
+
     from .engine import QueryError
     from .output import render, separator
     from .ratelimit import Cancelled
@@ -316,7 +334,12 @@ def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
     printed = 0
     try:
         several = len(con.statements(sql)) > 1
-        for result in con.sql_each(sql):
+        results = con.sql_each(sql, on_progress=progress.update if progress is not None else None)
+        while True:
+            with progress if progress is not None else nullcontext():
+                result = next(results, None)
+            if result is None:
+                break
             for err in result.errors:
                 print(err.line(), file=sys.stderr)
             if result.nothing_read:
@@ -339,7 +362,12 @@ def run_and_print(con: Any, sql: str, fmt: str, out: Any = None) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     sql = _read_sql(args)
     with open_connection(args, registry=_OPEN) as con:
-        return run_and_print(con, sql, args.output)
+        return run_and_print(con, sql, args.output, progress=_with_regions(progress_line(args), con))
+
+
+def _with_regions(line: Any, con: Any) -> Any:
+    line.regions = len(con.config.regions) if con.config.regions else None
+    return line
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
@@ -429,7 +457,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         prepared = prepare_check(options)
         with open_connection(args, registry=_OPEN) as con:
-            report = run_check(con, prepared)
+            line = _with_regions(progress_line(args), con)
+            with line:
+                report = run_check(con, prepared, on_progress=line.update)
     except (SelectionError, ParameterError, MutelistError, ControlError, QueryError) as exc:
         raise UsageError(str(exc)) from None
     except Cancelled:

@@ -95,13 +95,15 @@ class Connection:
         self._lock = threading.Lock()
         self.last_errors: list[FetchError] = []
         self._loaded: dict[str, frozenset] = {}  # table -> the cached calls its DuckDB copy was built from
+        self._declare_catalog()
 
     # ---- public API ------------------------------------------------------------------------
     def sql(self, text: str, on_progress: Callable[[Progress], None] | None = None, fetch: bool = True) -> Result:
         """Run one or more statements; return the result of the last one, carrying the fetch errors of
         every statement (a failure while an earlier statement built a table is a gap in the last one too).
 
-        With ``fetch=False`` the statements run on the tables as loaded (after ``fetch`` of a plan).
+        With ``fetch=False`` the statements run on the tables as loaded (after ``fetch`` of a plan); a catalog
+        table that was not fetched reads as empty.
         """
         errors: list[FetchError] = []
         result: Result | None = None
@@ -183,6 +185,28 @@ class Connection:
         return list(self.fetcher.log)
 
     # ---- internals -------------------------------------------------------------------------
+    def _declare_catalog(self) -> None:
+        """Every catalog table as an empty, typed and described DuckDB table, so that SHOW TABLES,
+        information_schema and duckdb_tables() list the catalogue (as BI tools discover tables) before
+        anything is fetched.
+
+        The placeholders change nothing for queries: the analysis looks a name up in the catalog before
+        DuckDB's relations, so a statement that reads a catalog table still fetches it and the load replaces
+        the placeholder; one that only reads metadata (information_schema.columns) fetches nothing.
+        EXPORT DATABASE writes every table as loaded: the ones fetched with their rows, the others empty.
+        """
+        present = self._relations()  # a database file may hold them already (or a log-files view)
+        statements = []
+        for name in self.catalog:
+            if name in present:
+                continue
+            spec = self.catalog[name]
+            columns = ", ".join(f'"{c.name}" {_DUCK_TYPES[c.type]}' for c in spec.columns)
+            statements.append(f'CREATE TABLE "{name}" ({columns})')
+            statements.append(_comment_sql("TABLE", name, spec.description))
+        if statements:
+            self.duck.execute("BEGIN TRANSACTION; " + "; ".join(statements) + "; COMMIT")
+
     def _split(self, text: str) -> list[str]:
         return [statement for statement, _ in self._statements(text)]
 
@@ -317,6 +341,8 @@ class Connection:
         from concurrent.futures import ThreadPoolExecutor
 
         query = QueryFetch(on_progress)
+        if on_progress is not None:  # hand the live counters over now: the first call may take a while
+            on_progress(query.progress)
         remote = [u for u in uses.values() if self.catalog[u.name].scope != "local"]
         local = [u for u in uses.values() if self.catalog[u.name].scope == "local"]
         rows: dict[str, Any] = {}
@@ -365,6 +391,8 @@ class Connection:
     def _load(self, spec: TableSpec, rows: Any) -> None:
         if hasattr(rows, "to_duckdb"):  # a provider that hands DuckDB a relation of its own
             rows.to_duckdb(self.duck, spec.name)
+            kind = "VIEW" if spec.name in {n for n, sql in self._relations().items() if sql} else "TABLE"
+            self.duck.execute(_comment_sql(kind, spec.name, spec.description))
             return
         import pyarrow as pa
 
@@ -373,7 +401,8 @@ class Connection:
         select = ", ".join(f'CAST("{c.name}" AS {_DUCK_TYPES[c.type]}) AS "{c.name}"' for c in spec.columns)
         self.duck.register("__apigw_sql_load", arrow)
         try:
-            self.duck.execute(f'CREATE OR REPLACE TABLE "{spec.name}" AS SELECT {select} FROM __apigw_sql_load')
+            self.duck.execute(f'CREATE OR REPLACE TABLE "{spec.name}" AS SELECT {select} FROM __apigw_sql_load; '
+                              + _comment_sql("TABLE", spec.name, spec.description))
         finally:
             self.duck.unregister("__apigw_sql_load")
 
@@ -395,6 +424,11 @@ def _creates(tree: Any, name: str) -> bool:
         return target is not None and target.name == name and (isinstance(tree, (exp.Create, exp.Drop))
                                                                  or False)
     return False
+
+
+def _comment_sql(kind: str, name: str, text: str) -> str:
+    """COMMENT ON a table or view: its description, as duckdb_tables() and information_schema show it."""
+    return f"""COMMENT ON {kind} "{name}" IS '{text.replace("'", "''")}'"""
 
 
 def _arrow_type(ctype: str) -> Any:

@@ -134,6 +134,8 @@ class Progress:
     throttled: int = 0
     failed: int = 0
     tables: set[str] = field(default_factory=set)
+    planned_calls: int = 0  # calls known to be needed so far (0: not known)
+    rate: float = 0.0       # calls per second the rate buckets allow (0: not paced)
 
 
 class QueryFetch:

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Sequence
 
+from . import interval_text
+
 FORMATS = ("table", "csv", "json", "jsonl", "markdown", "line")
 NULL = "∅"  # shown for NULL in people-facing formats, so it is not confused with an empty string
 
@@ -71,8 +73,11 @@ def separator(fmt: str) -> str:
 
 
 def _text(value: Any) -> str:
+    interval = interval_text.parts(value)
+    if interval is not None:
+        return interval_text.duckdb_text(*interval)
     if isinstance(value, (list, dict)):
-        return json.dumps(value, default=_default, ensure_ascii=False)
+        return json.dumps(_intervals_as(value, interval_text.duckdb_text), default=_default, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
@@ -95,6 +100,19 @@ def _json_value(value: Any, ctype: str) -> Any:
             return json.loads(value)
         except ValueError:
             return value
+    return _intervals_as(value, interval_text.iso8601)
+
+
+def _intervals_as(value: Any, spell: Any) -> Any:
+    """The value with every INTERVAL in it (nested ones too) spelt by ``spell``: Arrow's MonthDayNano is a
+    tuple, which json would otherwise write as a bare list [months, days, nanoseconds]."""
+    interval = interval_text.parts(value)
+    if interval is not None:
+        return spell(*interval)
+    if isinstance(value, list):
+        return [_intervals_as(v, spell) for v in value]
+    if isinstance(value, dict):
+        return {k: _intervals_as(v, spell) for k, v in value.items()}
     return value
 
 

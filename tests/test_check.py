@@ -212,18 +212,26 @@ def test_html_report_renders_in_chromium(check, estate, tmp_path):
     report = tmp_path / "report.html"
     check(XRAY, METHOD_AUTH, "--export", str(report))
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    dom = subprocess.run([_chromium(), *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True,
-                         timeout=60, check=True).stdout
+
+    def dom(fragment: str = "") -> str:
+        return subprocess.run([_chromium(), *flags, "--dump-dom", report.as_uri() + fragment], capture_output=True,
+                              text=True, timeout=60, check=True).stdout
+
     page = _Text()
-    page.feed(dom)
+    page.feed(dom())
     text = " | ".join(page.text)
     assert "API Gateway and CloudTrail audit" in text and "Summary" in text
     assert "2 unmuted alarms in 2 controls." in text
     assert "REST stages have X-Ray tracing enabled" in text and "REST methods require authorization" in text
+    assert page.open_details == []  # the controls start collapsed, with their counts
+    alarms = dom("#status=alarm&open=all")  # a filtered, expanded view, as a bookmark would open it
+    page = _Text()
+    page.feed(alarms)
+    text = " | ".join(page.text)
     assert "Stage dev of REST API chk-api" in text and estate["dev"] in text
     assert "Remediation" in text and "aws apigateway update-stage" in text
-    assert set(page.open_details) == {XRAY, METHOD_AUTH}  # controls with alarms are expanded
-    assert dom.index('id="severity-high"') < dom.index('id="severity-low"')  # the most severe first
+    assert set(page.open_details) == {XRAY, METHOD_AUTH}  # only the controls with alarms are left
+    assert alarms.index(f'id="{METHOD_AUTH}"') < alarms.index(f'id="{XRAY}"')  # the most severe first
     shot = tmp_path / "report.png"
     subprocess.run([_chromium(), *flags, "--hide-scrollbars", "--window-size=1280,1600", f"--screenshot={shot}",
                     report.as_uri()], capture_output=True, timeout=60, check=True)

@@ -359,10 +359,10 @@ def test_ocsf(tmp_path):
 def test_html_is_self_contained_and_escaped(tmp_path):
     html = render_report(_report(tmp_path), "html")
     assert html.startswith("<!DOCTYPE html>") and "</html>" in html
-    assert not re.search(r"""(src|href)=["']https?:""", html) and "<script" not in html
-    assert "&lt;b&gt;&amp;" in html and "<b>&" not in html
-    assert html.index('id="severity-high"') < html.index('id="severity-low"')
-    assert "Remediation" in html and "Do the thing." in html
+    assert not re.search(r"""(src|href)=["']https?:""", html) and "<script src" not in html
+    assert "\\u003cb\\u003e\\u0026" in html and "<b>&" not in html  # the reason, escaped in the embedded JSON
+    assert html.index('href="#severity=high"') < html.index('href="#severity=low"')
+    assert "Do the thing." in html
 
 
 def test_text_summary_colours_only_when_asked(tmp_path):

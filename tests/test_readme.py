@@ -64,3 +64,21 @@ def test_readme_check_examples_name_real_benchmarks_and_options():
     for line in lines:
         args = parser.parse_args(shlex.split(line)[1:])  # exits (SystemExit) on an unknown option
         assert args.command in ("check", "controls")
+
+
+def test_readme_mutelist_example_mutes_the_dev_stages(connect, tmp_path):
+    from datetime import date
+
+    from apigw_sql.controls import CheckOptions, check
+
+    block = re.search(r"```toml\n(.*?)```", README, re.S).group(1)
+    mutes = tmp_path / "mutes.toml"
+    mutes.write_text(block)  # its account is the sandbox's demo account
+    xray = "apigateway_stage_xray_tracing_enabled"
+    report = check(connect(), CheckOptions(names=[xray], mutelist=str(mutes)), today=date(2026, 1, 1))
+    alarms = [f for f in report.findings if f.status == "alarm"]
+    muted = [f for f in alarms if f.muted]
+    assert muted and all(f.resource.endswith("/stages/dev") for f in muted)
+    assert {f.mute_reason for f in muted} == {"Dev stages do not trace, by decision SEC-1234."}
+    assert any(not f.muted for f in alarms)  # the other stages without tracing still alarm
+    assert report.warnings == []

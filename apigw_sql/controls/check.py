@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .benchmarks import SelectionError, select
 from .catalogue import control_record, load_controls, user_controls_dirs
@@ -96,9 +96,12 @@ def prepare_check(options: CheckOptions, controls: Sequence[Control] | None = No
     return PreparedCheck(chosen, variables, mutes)
 
 
-def run_check(con: Any, prepared: PreparedCheck, today: date | None = None) -> Report:
-    """Run a prepared check; the caller renders the report and takes ``report.exit_code(fail_on)``."""
-    report = run_controls(con, prepared.controls, prepared.variables)
+def run_check(con: Any, prepared: PreparedCheck, today: date | None = None,
+              on_progress: Callable[[Any], None] | None = None) -> Report:
+    """Run a prepared check; the caller renders the report and takes ``report.exit_code(fail_on)``.
+
+    ``on_progress`` receives the fetch's Progress as calls complete."""
+    report = run_controls(con, prepared.controls, prepared.variables, on_progress=on_progress)
     apply_mutelist(report, prepared.mutes, today)
     return report
 

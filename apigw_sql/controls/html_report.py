@@ -1,14 +1,23 @@
-"""The HTML report: one self-contained file (inline CSS, no script, no external resource) that a
-person opens in a browser: a summary first, then the controls by severity with their findings
-and remediation."""
+"""The HTML report: one self-contained file (inline CSS and script, no external resource, no network
+access) that a security team keeps open: a summary and breakdowns by severity, region and account first,
+then the controls, collapsed, with their counts; filters (severity, status, region, account, muted), a text
+search and sortable columns narrow the findings.
+
+The findings travel as one embedded JSON document (strings interned, rows as arrays) that the script
+renders on demand: a large audit stays a few hundred bytes per finding, and a control's rows are built
+only when its section is opened or a search matches in it. The filters live in the URL fragment
+(``report.html#q=prod&status=alarm``), so a filtered view can be bookmarked or sent.
+"""
 from __future__ import annotations
 
+import json
+from collections import Counter
 from html import escape
-from typing import Iterable
+from typing import Any
 
 from .. import __version__
 from .control import SEVERITIES, STATUSES
-from .runner import ControlResult, Finding, Report
+from .runner import Report
 
 _CSS = """
 :root { --ok:#1a7f37; --alarm:#cf222e; --info:#0969da; --skip:#6e7781; --error:#8250df; --muted:#57606a;
@@ -60,6 +69,21 @@ tr.muted td { color: var(--muted); }
 a { color: var(--info); text-decoration: none; } a:hover { text-decoration: underline; }
 footer { color: var(--muted); margin-top: 40px; font-size: 12px; }
 @media print { details.control { break-inside: avoid; } header { background: none; color: #000; } }
+.breakdowns { display: flex; gap: 24px; flex-wrap: wrap; }
+.breakdowns > div { flex: 1 1 420px; }
+.filters { position: sticky; top: 0; z-index: 2; background: #fff; padding: 10px 0; display: flex; gap: 8px;
+  flex-wrap: wrap; align-items: center; border-bottom: 1px solid var(--border); }
+.filters input[type=search] { flex: 1 1 280px; padding: 6px 10px; font: inherit; border: 1px solid var(--border);
+  border-radius: 6px; }
+.filters select, .filters button { padding: 5px 8px; font: inherit; border: 1px solid var(--border); border-radius: 6px;
+  background: var(--bg); }
+.filters button { cursor: pointer; }
+#shown { color: var(--muted); margin: 8px 0; }
+th.sortable { cursor: pointer; user-select: none; white-space: nowrap; }
+th.sortable::after { content: " ↕"; color: var(--border); }
+th.sorted-asc::after { content: " ↑"; color: var(--text); } th.sorted-desc::after { content: " ↓"; color: var(--text); }
+button.more { border: none; background: none; color: var(--info); cursor: pointer; padding: 0 4px; font: inherit; }
+.reason { white-space: pre-wrap; word-break: break-word; }
 """
 
 
@@ -67,6 +91,9 @@ def render_html(report: Report, title: str = "API Gateway and CloudTrail audit")
     counts = report.counts()
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             # No network: nothing may be loaded from anywhere, whatever a finding's text holds.
+             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+             "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">",
              f"<title>{escape(title)} - apigw-sql</title><style>{_CSS}</style></head><body>",
              f"<header><h1>{escape(title)}</h1><p>{escape(_subtitle(report))}</p></header><main>"]
     parts.append('<section id="summary"><h2>Summary</h2>')
@@ -77,24 +104,70 @@ def render_html(report: Report, title: str = "API Gateway and CloudTrail audit")
     parts.append(f'<div class="card muted"><span class="n">{report.muted}</span>muted</div>')
     parts.append(f'<div class="card"><span class="n">{len(report.results)}</span>controls</div></div>')
     parts.append(_severity_matrix(report))
-    parts.append(_control_index(report.results))
-    parts.append("</section>")
-    for severity in SEVERITIES:
-        results = [r for r in report.results if r.control.severity == severity]
-        if not results:
-            continue
-        parts.append(f'<section id="severity-{severity}"><h2><span class="sev {severity}">{severity}</span> '
-                     f"{len(results)} control{'s' if len(results) != 1 else ''}</h2>")
-        parts.extend(_control(r) for r in results)
-        parts.append("</section>")
+    parts.append('<div class="breakdowns">')
+    parts.append(_breakdown(report, "region", "Region"))
+    parts.append(_breakdown(report, "account_id", "Account"))
+    parts.append("</div></section>")
+    parts.append('<section id="controls"><h2>Controls and findings</h2>'
+                 '<noscript><p class="verdict incomplete">The filters and findings need JavaScript: '
+                 "open this file in a browser with scripts allowed, or use --output csv.</p></noscript>"
+                 '<div class="filters" role="search">'
+                 '<input type="search" id="search" placeholder="Search resources, reasons, controls..." '
+                 'aria-label="Search findings">'
+                 + "".join(f'<select id="filter-{name}" aria-label="{label}"><option value="">{label}: all</option>'
+                           "</select>" for name, label in _FILTERS)
+                 + '<button type="button" id="expand">Expand all</button>'
+                 '<button type="button" id="collapse">Collapse all</button>'
+                 '<button type="button" id="reset">Reset</button></div>'
+                 '<p id="shown"></p><div id="control-list"></div></section>')
     if report.warnings:
         parts.append("<section><h2>Warnings</h2><ul>")
         parts.extend(f"<li>{escape(w)}</li>" for w in report.warnings)
         parts.append("</ul></section>")
     parts.append(f"<footer>Generated by apigw-sql {escape(__version__)} on "
                  f"{escape(report.started_at.strftime('%Y-%m-%d %H:%M UTC'))}. Each control is a SQL file: "
-                 "run it yourself with <code>apigw-sql query -f FILE</code>.</footer></main></body></html>")
+                 "run it yourself with <code>apigw-sql query -f FILE</code>.</footer></main>")
+    parts.append(f'<script type="application/json" id="report-data">{_data_json(report)}</script>')
+    parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+_FILTERS = (("severity", "Severity"), ("status", "Status"), ("region", "Region"), ("account", "Account"),
+            ("muted", "Muted"))
+
+
+def _data_json(report: Report) -> str:
+    """The report's controls and findings as compact JSON, safe inside a <script> element.
+
+    Findings are rows ``[control, status, resource, reason, account, region, severity, muted, mute reason]``
+    whose strings that repeat (resources, accounts, regions) are indexes into shared lists.
+    """
+    strings: dict[str, int] = {}
+
+    def intern(value: str | None) -> int:
+        return strings.setdefault(value or "", len(strings))
+
+    controls, findings = [], []
+    ordered = sorted(report.results, key=lambda r: (r.control.severity_rank, r.control.id))  # the most severe first
+    for index, r in enumerate(ordered):
+        c = r.control
+        controls.append({"id": c.id, "title": c.title, "severity": SEVERITIES.index(c.severity),
+                         "description": c.description, "remediation": c.remediation,
+                         "resource_type": c.resource_type, "frameworks": c.framework_refs(),
+                         "aliases": list(c.aliases), "error": r.error})
+        for f in r.findings:
+            row: list[Any] = [index, STATUSES.index(f.status), intern(f.resource), f.reason, intern(f.account_id),
+                              intern(f.region), SEVERITIES.index(f.severity)]
+            if f.muted:
+                row += [1, f.mute_reason or ""]
+            findings.append(row)
+    data = {"severities": SEVERITIES, "statuses": STATUSES, "strings": list(strings), "controls": controls,
+            "findings": findings}
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+    # Inside <script> only "</script" and "<!--" could end or confuse the element: escape every "<" (and the
+    # two line separators older parsers take for line ends).
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def _subtitle(report: Report) -> str:
@@ -118,7 +191,7 @@ def _verdict(report: Report) -> str:
 
 
 def _severity_matrix(report: Report) -> str:
-    rows = ["<table><thead><tr><th>Severity</th><th>Controls</th>"
+    rows = ["<h3>By severity</h3><table><thead><tr><th>Severity</th><th>Controls</th>"
             + "".join(f"<th>{s}</th>" for s in STATUSES) + "</tr></thead><tbody>"]
     for severity in SEVERITIES:
         results = [r for r in report.results if r.control.severity == severity]
@@ -128,61 +201,274 @@ def _severity_matrix(report: Report) -> str:
         for r in results:
             for status, n in r.counts().items():
                 totals[status] += n
-        rows.append(f'<tr><td><a href="#severity-{severity}"><span class="sev {severity}">{severity}</span></a></td>'
+        rows.append(f'<tr><td><a href="#severity={severity}"><span class="sev {severity}">{severity}</span></a></td>'
                     f'<td class="num">{len(results)}</td>'
                     + "".join(f'<td class="num">{totals[s]}</td>' for s in STATUSES) + "</tr>")
     rows.append("</tbody></table>")
     return "".join(rows)
 
 
-def _control_index(results: Iterable[ControlResult]) -> str:
-    flagged = [r for r in results if any(f.status in ("alarm", "error") and not f.muted for f in r.findings)]
-    if not flagged:
-        return ""
-    items = "".join(f'<li><span class="sev {r.control.severity}">{r.control.severity}</span> '
-                    f'<a href="#{escape(r.control.id)}">{escape(r.control.title)}</a> '
-                    f"({_alarm_phrase(r)})</li>" for r in flagged)
-    return f"<h3>Controls to act on</h3><ul>{items}</ul>"
+def _breakdown(report: Report, attribute: str, label: str) -> str:
+    """Findings per region (or account) and status; each name links to the findings filtered by it."""
+    counts: Counter[tuple[str, str]] = Counter()
+    muted: Counter[str] = Counter()
+    for f in report.findings:
+        key = getattr(f, attribute) or ""
+        counts[key, f.status] += 1
+        muted[key] += f.muted
+    keys = sorted({k for k, _ in counts}, key=lambda k: (-counts[k, "alarm"] - counts[k, "error"], k))
+    fragment = "region" if attribute == "region" else "account"
+    rows = [f'<div><h3>By {label.lower()}</h3><table class="breakdown" id="by-{fragment}"><thead><tr>'
+            f"<th>{label}</th>" + "".join(f"<th>{s}</th>" for s in ("alarm", "error", "ok", "info", "skip"))
+            + "<th>muted</th></tr></thead><tbody>"]
+    for key in keys:
+        name = escape(key) if key else "(none)"
+        link = f'<a href="#{fragment}={escape(key)}">{name}</a>' if key else name
+        rows.append(f"<tr><td>{link}</td>"
+                    + "".join(f'<td class="num">{counts[key, s]}</td>' for s in ("alarm", "error", "ok", "info", "skip"))
+                    + f'<td class="num">{muted[key]}</td></tr>')
+    rows.append("</tbody></table></div>")
+    return "".join(rows)
 
 
-def _alarm_phrase(r: ControlResult) -> str:
-    c = r.counts()
-    parts = [f"{c[s]} {s}{'s' if c[s] != 1 else ''}" for s in ("alarm", "error") if c[s]]
-    return ", ".join(parts)
+# The page's script: reads the embedded data and the URL fragment, fills the filters and draws the controls.
+# It builds every node with textContent, never from markup, so a finding's text cannot become HTML.
+_SCRIPT = r"""
+(function () {
+  "use strict";
+  var D = JSON.parse(document.getElementById("report-data").textContent);
+  var S = D.strings, REASON_SHOWN = 240, ROWS_SHOWN = 200;
+  var FIELDS = ["q", "severity", "status", "region", "account", "muted", "sort", "dir", "open"];
+  var state = {};
+  var opened = {};   // control id -> true when its section is open
+  var extra = {};    // control id -> true when all its rows are shown
+  var rows = D.findings.map(function (f, i) {
+    var c = D.controls[f[0]];
+    return {i: i, control: f[0], status: D.statuses[f[1]], resource: S[f[2]], reason: f[3], account: S[f[4]],
+            region: S[f[5]], severity: f[6], muted: f[7] === 1, muteReason: f[8] || "",
+            text: (S[f[2]] + "\n" + f[3] + "\n" + S[f[4]] + "\n" + S[f[5]] + "\n" + c.id + "\n" + c.title +
+                   "\n" + (f[8] || "")).toLowerCase()};
+  });
+  var byControl = D.controls.map(function () { return []; });
+  rows.forEach(function (r) { byControl[r.control].push(r); });
 
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function readHash() {
+    var params = new URLSearchParams(location.hash.replace(/^#/, ""));
+    state = {};
+    FIELDS.forEach(function (k) { state[k] = params.get(k) || ""; });
+    opened = {};
+    if (state.open === "all") D.controls.forEach(function (c) { opened[c.id] = true; });
+    else state.open.split(",").forEach(function (id) { if (id) opened[id] = true; });
+  }
+  function writeHash() {
+    var params = new URLSearchParams();
+    FIELDS.forEach(function (k) { if (state[k]) params.set(k, state[k]); });
+    var text = params.toString();
+    history.replaceState(null, "", text ? "#" + text : location.pathname + location.search);
+  }
+  function fillSelect(name, values) {
+    var select = document.getElementById("filter-" + name);
+    var label = select.options[0].textContent.split(":")[0];  // "Status: alarm" says what is filtered
+    values.forEach(function (v) {
+      var o = el("option", null, label + ": " + v[1]); o.value = v[0]; select.appendChild(o);
+    });
+  }
+  function distinct(key) {
+    var seen = {};
+    rows.forEach(function (r) { if (r[key]) seen[r[key]] = true; });
+    return Object.keys(seen).sort().map(function (v) { return [v, v]; });
+  }
+  fillSelect("severity", D.severities.map(function (s) { return [s, s]; }));
+  fillSelect("status", D.statuses.map(function (s) { return [s, s]; }));
+  fillSelect("region", distinct("region"));
+  fillSelect("account", distinct("account"));
+  fillSelect("muted", [["no", "unmuted only"], ["yes", "muted only"]]);
 
-def _control(r: ControlResult) -> str:
-    c = r.control
-    counts = r.counts()
-    pills = " ".join(f'<span class="pill {s}">{counts[s]} {s}</span>' for s in STATUSES if counts[s]) \
-        or '<span class="pill skip">no resources</span>'
-    if r.muted:
-        pills += f' <span class="pill muted">{r.muted} muted</span>'
-    is_open = " open" if counts["alarm"] or counts["error"] else ""
-    out = [f'<details class="control" id="{escape(c.id)}"{is_open}><summary>'
-           f'<span class="sev {c.severity}">{c.severity}</span><span class="title">{escape(c.title)}</span>'
-           f"<code>{escape(c.id)}</code> {pills}</summary><div class=\"body\">"]
-    out.append(f"<p>{escape(c.description)}</p>")
-    meta = [f"Resource: {escape(c.resource_type)}"]
-    if c.frameworks:
-        meta.append("Frameworks: " + escape(", ".join(c.framework_refs())))
-    if c.aliases:
-        meta.append("Also known as: " + escape(", ".join(c.aliases)))
-    out.append(f'<p class="meta">{" · ".join(meta)}</p>')
-    if r.findings:
-        out.append("<table><thead><tr><th>Status</th><th>Resource and reason</th><th>Account</th><th>Region</th>"
-                   "</tr></thead><tbody>")
-        out.extend(_finding_row(f) for f in r.findings)
-        out.append("</tbody></table>")
-    else:
-        out.append('<p class="meta">No resource of this kind in the regions read.</p>')
-    out.append(f'<h4>Remediation</h4><div class="remediation">{escape(c.remediation)}</div></div></details>')
-    return "".join(out)
-
-
-def _finding_row(f: Finding) -> str:
-    muted = f' <span class="pill muted" title="{escape(f.mute_reason or "")}">muted</span>' if f.muted else ""
-    note = f'<div class="meta">Muted: {escape(f.mute_reason or "")}</div>' if f.muted else ""
-    return (f'<tr class="{"muted" if f.muted else f.status}"><td><span class="pill {f.status}">{f.status}</span>'
-            f"{muted}</td><td>{escape(f.reason)}<div class=\"resource\">{escape(f.resource)}</div>{note}</td>"
-            f'<td class="nowrap">{escape(f.account_id or "")}</td><td class="nowrap">{escape(f.region or "")}</td></tr>')
+  function matches(r) {
+    if (state.severity && D.severities[r.severity] !== state.severity) return false;
+    if (state.status && r.status !== state.status) return false;
+    if (state.region && r.region !== state.region) return false;
+    if (state.account && r.account !== state.account) return false;
+    if (state.muted === "yes" && !r.muted) return false;
+    if (state.muted === "no" && r.muted) return false;
+    if (state.q) {
+      var words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+      for (var i = 0; i < words.length; i++) if (r.text.indexOf(words[i]) < 0) return false;
+    }
+    return true;
+  }
+  var SORTS = {
+    severity: function (r) { return r.severity; },
+    status: function (r) { return ["alarm", "error", "info", "skip", "ok"].indexOf(r.status) * 2 + (r.muted ? 1 : 0); },
+    resource: function (r) { return r.resource.toLowerCase(); },
+    reason: function (r) { return r.reason.toLowerCase(); },
+    account: function (r) { return r.account; },
+    region: function (r) { return r.region; }
+  };
+  function sorted(list) {
+    var key = SORTS[state.sort] || SORTS.status, dir = state.dir === "desc" ? -1 : 1;
+    return list.slice().sort(function (a, b) {
+      var x = key(a), y = key(b);
+      return (x < y ? -1 : x > y ? 1 : a.i - b.i) * dir;
+    });
+  }
+  function pill(cls, text) { return el("span", "pill " + cls, text); }
+  function reasonCell(r) {
+    var td = el("td"), span = el("span", "reason");
+    var long = r.reason.length > REASON_SHOWN;
+    span.textContent = long ? r.reason.slice(0, REASON_SHOWN) + "…" : r.reason;
+    td.appendChild(span);
+    if (long) {
+      var more = el("button", "more", "show all");
+      more.type = "button";
+      more.addEventListener("click", function () { span.textContent = r.reason; more.remove(); });
+      td.appendChild(more);
+    }
+    if (r.muted) td.appendChild(el("div", "meta", "Muted: " + r.muteReason));
+    return td;
+  }
+  var COLUMNS = [["severity", "Severity"], ["status", "Status"], ["resource", "Resource"], ["reason", "Reason"],
+                 ["account", "Account"], ["region", "Region"]];
+  function table(control, list) {
+    var t = el("table", "findings"), head = el("tr"), body = el("tbody");
+    COLUMNS.forEach(function (col) {
+      var th = el("th", "sortable", col[1]);
+      th.dataset.sort = col[0];
+      if (state.sort === col[0] || (!state.sort && col[0] === "status"))
+        th.className += state.dir === "desc" ? " sorted-desc" : " sorted-asc";
+      th.addEventListener("click", function () {
+        var same = (state.sort || "status") === col[0];
+        state.dir = same && state.dir !== "desc" ? "desc" : "";
+        state.sort = col[0] === "status" ? "" : col[0];
+        writeHash();
+        render();
+      });
+      head.appendChild(th);
+    });
+    var thead = el("thead");
+    thead.appendChild(head);
+    t.appendChild(thead);
+    var shown = extra[control.id] ? list : list.slice(0, ROWS_SHOWN);
+    shown.forEach(function (r) {
+      var tr = el("tr", "finding " + (r.muted ? "muted" : r.status));
+      tr.dataset.resource = r.resource;
+      var sev = D.severities[r.severity];
+      var td = el("td", "nowrap"); td.appendChild(el("span", "sev " + sev, sev)); tr.appendChild(td);
+      td = el("td", "nowrap"); td.appendChild(pill(r.status, r.status));
+      if (r.muted) { td.appendChild(document.createTextNode(" ")); td.appendChild(pill("muted", "muted")); }
+      tr.appendChild(td);
+      tr.appendChild(el("td", "resource", r.resource));
+      tr.appendChild(reasonCell(r));
+      tr.appendChild(el("td", "nowrap", r.account));
+      tr.appendChild(el("td", "nowrap", r.region));
+      body.appendChild(tr);
+    });
+    t.appendChild(body);
+    var wrap = el("div");
+    wrap.appendChild(t);
+    if (shown.length < list.length) {
+      var more = el("button", "more", "Show all " + list.length + " findings");
+      more.type = "button";
+      more.addEventListener("click", function () { extra[control.id] = true; render(); });
+      wrap.appendChild(more);
+    }
+    return wrap;
+  }
+  function sectionBody(c, list) {
+    var body = el("div", "body");
+    body.appendChild(el("p", null, c.description));
+    var meta = ["Resource: " + c.resource_type];
+    if (c.frameworks.length) meta.push("Frameworks: " + c.frameworks.join(", "));
+    if (c.aliases.length) meta.push("Also known as: " + c.aliases.join(", "));
+    body.appendChild(el("p", "meta", meta.join(" · ")));
+    if (c.error) body.appendChild(el("p", "verdict incomplete", c.error));
+    if (list.length) body.appendChild(table(c, sorted(list)));
+    else body.appendChild(el("p", "meta", byControl[D.controls.indexOf(c)].length ?
+      "No finding matches the filters." : "No resource of this kind in the regions read."));
+    body.appendChild(el("h4", null, "Remediation"));
+    body.appendChild(el("div", "remediation", c.remediation));
+    return body;
+  }
+  function render() {
+    var list = document.getElementById("control-list");
+    list.textContent = "";
+    var filtering = !!(state.q || state.severity || state.status || state.region || state.account || state.muted);
+    var total = 0, controlsShown = 0;
+    D.controls.forEach(function (c, index) {
+      var all = byControl[index], hits = all.filter(matches);
+      if (filtering && !hits.length) return;
+      controlsShown++;
+      total += hits.length;
+      var counts = {}, muted = 0;
+      hits.forEach(function (r) { counts[r.status] = (counts[r.status] || 0) + 1; if (r.muted) muted++; });
+      var details = el("details", "control");
+      details.id = c.id;
+      var isOpen = opened[c.id] || (!!state.q && hits.length > 0);
+      var summary = el("summary"), sev = D.severities[c.severity];
+      summary.appendChild(el("span", "sev " + sev, sev));
+      summary.appendChild(el("span", "title", c.title));
+      summary.appendChild(el("code", null, c.id));
+      var any = false;
+      D.statuses.forEach(function (s) {
+        if (counts[s]) { summary.appendChild(pill(s, counts[s] + " " + s)); any = true; }
+      });
+      if (!any) summary.appendChild(pill("skip", "no resources"));
+      if (muted) summary.appendChild(pill("muted", muted + " muted"));
+      details.appendChild(summary);
+      if (isOpen) { details.open = true; details.appendChild(sectionBody(c, hits)); }
+      var wasOpen = isOpen;  // setting .open fires a toggle too: react to the reader's clicks only
+      details.addEventListener("toggle", function () {
+        if (details.open === wasOpen) return;
+        wasOpen = details.open;
+        if (details.open && !details.querySelector(".body")) details.appendChild(sectionBody(c, hits));
+        if (details.open) opened[c.id] = true; else delete opened[c.id];
+        state.open = Object.keys(opened).join(",");
+        writeHash();
+      });
+      list.appendChild(details);
+    });
+    document.getElementById("shown").textContent = filtering ?
+      total + " of " + rows.length + " findings match, in " + controlsShown + " of " + D.controls.length + " controls." :
+      rows.length + " findings in " + D.controls.length + " controls. Open a control to see its findings.";
+  }
+  function syncInputs() {
+    document.getElementById("search").value = state.q;
+    ["severity", "status", "region", "account", "muted"].forEach(function (k) {
+      document.getElementById("filter-" + k).value = state[k];
+    });
+  }
+  var pending = null;
+  document.getElementById("search").addEventListener("input", function (e) {
+    state.q = e.target.value.trim();
+    clearTimeout(pending);
+    pending = setTimeout(function () { writeHash(); render(); }, 120);
+  });
+  ["severity", "status", "region", "account", "muted"].forEach(function (k) {
+    document.getElementById("filter-" + k).addEventListener("change", function (e) {
+      state[k] = e.target.value; writeHash(); render();
+    });
+  });
+  document.getElementById("expand").addEventListener("click", function () {
+    D.controls.forEach(function (c) { opened[c.id] = true; }); state.open = "all"; writeHash(); render();
+  });
+  document.getElementById("collapse").addEventListener("click", function () {
+    opened = {}; state.open = ""; writeHash(); render();
+  });
+  document.getElementById("reset").addEventListener("click", function () {
+    history.replaceState(null, "", location.pathname + location.search); readHash(); syncInputs(); render();
+  });
+  window.addEventListener("hashchange", function () {
+    readHash(); syncInputs(); render();
+    document.getElementById("controls").scrollIntoView();
+  });
+  readHash();
+  syncInputs();
+  render();
+})();
+"""

@@ -186,7 +186,7 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
     over one Connection, fetching every table they read once, and return the Report.
 
     ``variables`` overrides parameter defaults ({"max_age_days": "30"}); the session's own DuckDB
-    variables are left as they were. ``on_progress`` receives the fetch's progress (the shell's line).
+    variables are left as they were. ``on_progress`` receives the fetch's Progress (calls, tables).
     """
     from ..engine import QueryError
     from ..ratelimit import Cancelled

@@ -135,7 +135,9 @@ class ShellSession:
         con = self.idle_connection()
         if con is None:
             return set()
-        rows = con.duck.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        # estimated_size: the catalog's empty placeholders (declared for discovery) hold no rows yet
+        rows = con.duck.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+                                "AND estimated_size > 0").fetchall()
         return {name for (name,) in rows}
 
     def columns_of(self, table: str) -> list[tuple[str, str, str]]:
