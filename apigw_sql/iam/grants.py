@@ -1,0 +1,391 @@
+"""Effective access to APIs: who may read, write, administer or invoke which API.
+
+A grant is effective (reference: the project's control catalogue) when an Allow statement of the principal's
+identity policies matches the action and the resource, no Deny statement without a Condition matches them, and
+the principal's permissions boundary, if any, allows them too. Statements with a Condition grant, flagged
+``conditional`` (conditions are reported, never evaluated); a conditional Deny removes nothing.
+
+Resources are judged per API: an Allow counts for an API when it matches SOME resource of it (a stage, a method,
+the API itself); a Deny removes an API only when it matches ALL of its resources (``.../restapis/ID`` and
+everything under it); partial Denies leave a (narrower) grant. An API is covered by ``*`` ("every API of the
+account, existing or future") when the statement matches probe APIs of a region and id no real API has, and no
+Deny or NotResource takes away even one existing API.
+
+Evaluation is set algebra over precomputed coverages: each distinct (Resource, NotResource) list is matched
+against the APIs once, through an index on the ARN's literal prefix, so principals x statements x APIs is never
+enumerated.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable, Iterator
+
+from .actions import WRITE_VERBS, catalogue, expand
+from .documents import Statement
+from .principals import Principal, Sourced
+from .wildcard import arn_matches, can_match_under
+
+LEVELS = ("admin", "write", "read", "invoke")
+_PROBE_REGION = "zz-probe-1"   # no real region: a pattern that matches it matches every region
+_PROBE_ID = "zzprobe0api"
+
+
+@dataclass(frozen=True)
+class Api:
+    """An API of the audited account, as the grant evaluation sees it."""
+
+    api_id: str
+    name: str | None
+    api_type: str            # rest, http, websocket
+    region: str
+    account_id: str
+    partition: str = "aws"
+    policy: Any = None       # a REST API's resource policy (a dict), if any
+
+    @property
+    def management_arn(self) -> str:
+        kind = "restapis" if self.api_type == "rest" else "apis"
+        return f"arn:{self.partition}:apigateway:{self.region}::/{kind}/{self.api_id}"
+
+    @property
+    def invoke_base(self) -> str:
+        return f"arn:{self.partition}:execute-api:{self.region}:{self.account_id}:{self.api_id}"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which APIs a statement's resources reach: ``some`` resource of, ``whole`` API, or ``every`` API."""
+
+    every: bool
+    some: frozenset[int]
+    whole: frozenset[int]
+
+
+class ApiIndex:
+    """The account's APIs, indexed by the string their ARNs start with, for one kind of action."""
+
+    def __init__(self, apis: list[Api], kind: str, account_id: str, partition: str):
+        self.apis = apis
+        self.kind = kind  # management or invocation
+        self.bases = [a.management_arn if kind == "management" else a.invoke_base for a in apis]
+        order = sorted(range(len(apis)), key=lambda i: self.bases[i])
+        self._sorted = [self.bases[i] for i in order]
+        self._order = order
+        self._by_base: dict[str, list[int]] = {}
+        for i, base in enumerate(self.bases):
+            self._by_base.setdefault(base, []).append(i)
+        if kind == "management":
+            root = f"arn:{partition}:apigateway:{_PROBE_REGION}::"
+            self.probes = [f"{root}/restapis/{_PROBE_ID}", f"{root}/restapis/{_PROBE_ID}/stages/prod",
+                           f"{root}/apis/{_PROBE_ID}", f"{root}/apis/{_PROBE_ID}/routes/r1"]
+        else:
+            self.probes = [f"arn:{partition}:execute-api:{_PROBE_REGION}:{account_id}:{_PROBE_ID}/prod/GET/x"]
+        self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], Coverage] = {}
+
+    def _candidates(self, pattern: str) -> Iterable[int]:
+        cut = min((i for i in (pattern.find("*"), pattern.find("?")) if i >= 0), default=len(pattern))
+        literal = pattern[:cut]
+        lo = bisect.bisect_left(self._sorted, literal)
+        hi = bisect.bisect_left(self._sorted, literal + "\U0010ffff")
+        found = {self._order[k] for k in range(lo, hi)}
+        for k in range(len(literal)):  # an API whose ARN the literal part runs past (".../restapis/ID/stages")
+            if literal[k] == "/":
+                found.update(self._by_base.get(literal[:k], ()))
+        found.update(self._by_base.get(literal, ()))
+        return found
+
+    def _pattern_some(self, pattern: str) -> set[int]:
+        if pattern == "*":
+            return set(range(len(self.apis)))
+        return {i for i in self._candidates(pattern)
+                if arn_matches(pattern, self.bases[i]) or can_match_under(pattern, self.bases[i] + "/")}
+
+    def _pattern_whole(self, pattern: str) -> set[int]:
+        if pattern == "*":
+            return set(range(len(self.apis)))
+        tail = "/zzprobe/GET/zzprobe" if self.kind == "invocation" else "/zzprobe/zzprobe"
+        return {i for i in self._candidates(pattern)
+                if arn_matches(pattern, self.bases[i] + tail)
+                and (self.kind == "invocation" or arn_matches(pattern, self.bases[i]))}
+
+    def coverage(self, statement: Statement) -> Coverage:
+        key = (statement.resources, statement.not_resources)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._coverage(*key)
+        return found
+
+    def _coverage(self, resources: tuple[str, ...], not_resources: tuple[str, ...]) -> Coverage:
+        if resources:
+            some: set[int] = set()
+            whole: set[int] = set()
+            for pattern in resources:
+                some |= self._pattern_some(pattern)
+                whole |= self._pattern_whole(pattern)
+            every = all(any(arn_matches(p, probe) for p in resources) for probe in self.probes)
+            return Coverage(every, frozenset(some), frozenset(whole))
+        excluded_some: set[int] = set()
+        excluded_whole: set[int] = set()
+        for pattern in not_resources:
+            excluded_some |= self._pattern_some(pattern)
+            excluded_whole |= self._pattern_whole(pattern)
+        every_api = set(range(len(self.apis)))
+        every = not excluded_some and not any(arn_matches(p, probe) for p in not_resources for probe in self.probes)
+        return Coverage(every, frozenset(every_api - excluded_whole), frozenset(every_api - excluded_some))
+
+
+@dataclass
+class _ActionState:
+    """For one principal and one action: the APIs granted, and the statements that grant them."""
+
+    some: set[int] = field(default_factory=set)
+    unconditional: set[int] = field(default_factory=set)
+    every: bool = False
+    every_unconditional: bool = False
+    by: list[tuple[Sourced, Coverage]] = field(default_factory=list)
+
+
+def _allowed(statements: list[Sourced], action: str, index: ApiIndex) -> _ActionState:
+    state = _ActionState()
+    for sourced in statements:
+        s = sourced.statement
+        if s.error or s.effect != "Allow" or action not in expand(s.actions, s.not_actions):
+            continue
+        cov = index.coverage(s)
+        if not cov.some and not cov.every:
+            continue
+        state.some |= cov.some
+        state.every |= cov.every
+        if not s.conditional:
+            state.unconditional |= cov.some
+            state.every_unconditional |= cov.every
+        state.by.append((sourced, cov))
+    return state
+
+
+def _denied(statements: list[Sourced], action: str, index: ApiIndex) -> tuple[set[int], bool]:
+    """APIs wholly removed by unconditional Denies, and whether "every API" is broken."""
+    whole: set[int] = set()
+    breaks_every = False
+    for sourced in statements:
+        s = sourced.statement
+        if s.error or s.effect != "Deny" or s.conditional or action not in expand(s.actions, s.not_actions):
+            continue
+        cov = index.coverage(s)
+        whole |= cov.whole
+        breaks_every |= bool(cov.some) or cov.every or _touches_probe(s, index)
+    return whole, breaks_every
+
+
+def _touches_probe(s: Statement, index: ApiIndex) -> bool:
+    if s.resources:
+        return any(arn_matches(p, probe) for p in s.resources for probe in index.probes)
+    return True  # a NotResource Deny reaches some resource of a future API unless it excludes everything
+
+
+@dataclass
+class Effective:
+    """One action's effective grant for one principal."""
+
+    apis: set[int]
+    unconditional: set[int]
+    every: bool
+    every_unconditional: bool
+    by: list[tuple[Sourced, Coverage]]
+
+
+def effective(principal: Principal, action: str, index: ApiIndex) -> Effective:
+    allow = _allowed(principal.identity, action, index)
+    if not allow.by:
+        return Effective(set(), set(), False, False, [])
+    denied, deny_breaks_every = _denied(principal.identity, action, index)
+    apis, uncond = allow.some - denied, allow.unconditional - denied
+    every, every_uncond = allow.every and not deny_breaks_every, allow.every_unconditional and not deny_breaks_every
+    if principal.boundary is not None:
+        cap = _allowed(principal.boundary, action, index)
+        cap_denied, cap_breaks = _denied(principal.boundary, action, index)
+        apis &= cap.some - cap_denied
+        uncond &= cap.unconditional - cap_denied
+        every = every and cap.every and not cap_breaks
+        every_uncond = every_uncond and cap.every_unconditional and not cap_breaks
+    return Effective(apis, uncond, every, every_uncond, allow.by)
+
+
+def _level_actions(level: str) -> tuple[str, ...]:
+    c = catalogue()
+    if level == "admin":
+        return WRITE_VERBS
+    if level == "invoke":
+        return c.invocation
+    return tuple(a for a in c.management if c.level(a) == level)
+
+
+def principal_grants(principal: Principal, management: ApiIndex, invocation: ApiIndex) -> Iterator[dict[str, Any]]:
+    """The identity-policy grant rows of one principal: per access level, one row for ``*`` when every API is
+    covered, else one per API reached."""
+    if principal.error:
+        yield {**_who(principal), "access": None, "api_id": None, "via": "identity_policy", "conditional": None,
+               "actions": [], "statements": [], "conditions": None, "error": principal.error}
+        return
+    per_action: dict[str, Effective] = {}
+    for action in catalogue().all:
+        index = invocation if action.startswith("execute-api:") else management
+        found = effective(principal, action, index)
+        if found.apis or found.every:
+            per_action[action] = found
+    if not per_action:
+        return
+    for level in LEVELS:
+        names = [a for a in _level_actions(level) if a in per_action]
+        if not names or (level == "admin" and len(names) < len(WRITE_VERBS)):
+            continue
+        index = invocation if level == "invoke" else management
+        grants = [per_action[a] for a in names]
+        if level == "admin":
+            every = all(g.every for g in grants)
+            targets = set.intersection(*(g.apis for g in grants))
+        else:
+            every = any(g.every for g in grants)
+            targets = set.union(*(g.apis for g in grants))
+        if every:
+            granted = [(a, g) for a, g in zip(names, grants) if g.every]
+            conditional = (not all(g.every_unconditional for _, g in granted) if level == "admin"
+                           else not any(g.every_unconditional for _, g in granted))
+            yield _row(principal, level, None, granted, conditional, lambda cov: cov.every)
+            continue
+        for i in sorted(targets, key=lambda i: (index.apis[i].region, index.apis[i].api_id)):
+            granted = [(a, g) for a, g in zip(names, grants) if i in g.apis]
+            unconditional = [i in g.unconditional for _, g in granted]
+            conditional = not all(unconditional) if level == "admin" else not any(unconditional)
+            yield _row(principal, level, index.apis[i], granted, conditional, lambda cov, i=i: i in cov.some)
+
+
+def _who(principal: Principal) -> dict[str, Any]:
+    return {"principalArn": principal.arn, "principalName": principal.name, "principalType": principal.type,
+            "principalAccount": principal.account_id, "principalPath": principal.path,
+            "serviceLinked": principal.service_linked}
+
+
+def _row(principal: Principal, level: str, api: Api | None, granted: list[tuple[str, Effective]], conditional: bool,
+         reaches: Any) -> dict[str, Any]:
+    statements: dict[str, Sourced] = {}
+    for action, grant in granted:
+        for sourced, cov in grant.by:
+            if reaches(cov) and action in expand(sourced.statement.actions, sourced.statement.not_actions):
+                statements.setdefault(sourced.statement.statement_id, sourced)
+    conditions = [s.statement.condition for s in statements.values() if s.statement.condition]
+    return {**_who(principal), "access": level, **_api_fields(api), "via": "identity_policy",
+            "conditional": conditional, "actions": sorted(a for a, _ in granted),
+            "statements": sorted(statements), "conditions": conditions or None, "error": None}
+
+
+def _api_fields(api: Api | None) -> dict[str, Any]:
+    if api is None:
+        return {"api_id": "*", "apiName": None, "apiType": None, "apiRegion": None, "apiArn": None}
+    return {"api_id": api.api_id, "apiName": api.name, "apiType": api.api_type, "apiRegion": api.region,
+            "apiArn": api.management_arn}
+
+
+# ---- resource policies -------------------------------------------------------------------------------------
+
+def _principal_values(principal: Any) -> list[str]:
+    """The AWS principals a statement names (``*`` for everyone); service and federated principals are left out.
+
+    >>> _principal_values({"AWS": ["111122223333", "arn:aws:iam::444455556666:role/x"]})
+    ['arn:aws:iam::111122223333:root', 'arn:aws:iam::444455556666:role/x']
+    >>> _principal_values("*"), _principal_values({"Service": "lambda.amazonaws.com"})
+    (['*'], [])
+    """
+    if principal == "*":
+        return ["*"]
+    if not isinstance(principal, dict):
+        return []
+    values = next((v for k, v in principal.items() if k.upper() == "AWS"), [])
+    values = [values] if isinstance(values, str) else values if isinstance(values, list) else []
+    return [f"arn:aws:iam::{v}:root" if v.isdigit() and len(v) == 12 else v for v in values if isinstance(v, str)]
+
+
+def account_of(arn: str) -> str | None:
+    """The account of a principal ARN; None for ``*``.
+
+    >>> account_of("arn:aws:iam::444455556666:role/x"), account_of("*")
+    ('444455556666', None)
+    """
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+def _expand_resource(resource: str, api: Api) -> str:
+    """API Gateway's shorthand ``execute-api:/stage/VERB/path`` as the API's full invocation ARN."""
+    if resource.startswith("execute-api:/"):
+        return f"{api.invoke_base}/{resource[len('execute-api:/'):]}"
+    return resource
+
+
+def resource_policy_grants(api: Api) -> Iterator[dict[str, Any]]:
+    """Invoke grants a REST API's resource policy makes: one row per named principal (``*`` for everyone)."""
+    from .documents import parse_document
+
+    if not isinstance(api.policy, dict):
+        return
+    statements = parse_document(api.policy, f"{api.management_arn}/policy")
+    raw = api.policy.get("Statement")
+    raw = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+    invocation = catalogue().invocation
+    parsed: list[tuple[Statement, list[str]]] = []
+    for s in statements:
+        if s.error or s.index is None or s.index >= len(raw) or not isinstance(raw[s.index], dict):
+            continue
+        resources = tuple(_expand_resource(r, api) for r in s.resources)
+        not_resources = tuple(_expand_resource(r, api) for r in s.not_resources)
+        reaches = (any(arn_matches(r, api.invoke_base) or can_match_under(r, api.invoke_base + "/") for r in resources)
+                   if resources else not any(arn_matches(r, api.invoke_base + "/zzprobe/GET/zzprobe")
+                                             and arn_matches(r, api.invoke_base + "/zz/POST/zz") for r in not_resources))
+        if reaches:
+            parsed.append((s, _principal_values(raw[s.index].get("Principal"))))
+    grants: dict[str, list[tuple[str, Statement]]] = {}
+    for s, principals in parsed:
+        if s.effect != "Allow":
+            continue
+        for action in invocation:
+            if action in expand(s.actions, s.not_actions):
+                for who in principals:
+                    grants.setdefault(who, []).append((action, s))
+    for who, granted in grants.items():
+        actions = sorted({a for a, _ in granted if not any(
+            d.effect == "Deny" and not d.conditional and (who in ps or "*" in ps)
+            and a in expand(d.actions, d.not_actions) and _whole_api(d, api) for d, ps in parsed)})
+        if not actions:
+            continue
+        by = {s.statement_id: s for a, s in granted if a in actions}
+        conditional = all(s.conditional for s in by.values())
+        account = account_of(who)
+        yield {"principalArn": who, "principalName": who.rsplit("/", 1)[-1] if "/" in who else who,
+               "principalType": "any" if who == "*" else ("account" if who.endswith(":root") else
+                                                         who.split(":")[5].split("/")[0] if who.count(":") >= 5 else "unknown"),
+               "principalAccount": account, "principalPath": None, "serviceLinked": False,
+               "access": "invoke", **_api_fields(api), "via": "resource_policy", "conditional": conditional,
+               "actions": actions, "statements": sorted(by),
+               "conditions": [s.condition for s in by.values() if s.condition] or None, "error": None}
+
+
+def _whole_api(s: Statement, api: Api) -> bool:
+    """True when a resource-policy statement covers every invocation resource of the API."""
+    probes = (api.invoke_base + "/zzprobe/GET/zzprobe", api.invoke_base + "/zz/POST/zz")
+    if s.resources:
+        return any(all(arn_matches(_expand_resource(r, api), p) for p in probes) for r in s.resources)
+    return not any(arn_matches(_expand_resource(r, api), p) for r in s.not_resources for p in probes)
+
+
+def grant_rows(principals: Iterable[Principal], apis: list[Api], account_id: str, partition: str = "aws"
+               ) -> Iterator[dict[str, Any]]:
+    """Every grant row of an account: identity policies of each principal, then the REST APIs' resource policies."""
+    management = ApiIndex(apis, "management", account_id, partition)
+    invocation = ApiIndex(apis, "invocation", account_id, partition)
+    for principal in principals:
+        yield from principal_grants(principal, management, invocation)
+    for api in apis:
+        if api.api_type == "rest":
+            yield from resource_policy_grants(api)
