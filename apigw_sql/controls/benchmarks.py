@@ -4,6 +4,7 @@
 - ``fsbp`` and ``cis_v5``: the ``frameworks`` header names a reference in that framework;
 - ``apigateway``: every control whose home is ``queries/apigateway/`` (every API Gateway control lives there);
 - ``cloudtrail_activity``: every control whose home is ``queries/cloudtrail_activity/``;
+- ``least_privilege``: every control whose home is ``queries/least_privilege/``;
 - ``all``: every control.
 
 ``queries/cloudtrail/`` holds the CloudTrail configuration controls: a home folder that is not a benchmark of
@@ -22,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "cis_v5": "CIS AWS Foundations Benchmark v5.0: the CloudTrail items of section 3",
     "apigateway": "Every API Gateway control: REST, HTTP and WebSocket stages, APIs, domains, keys and plans",
     "cloudtrail_activity": "CloudTrail activity: what happened, correlated with what is configured",
+    "least_privilege": "Least privilege: who may change or invoke the APIs, and which write grants go unused",
     "all": "Every control apigw-sql ships",
 }
 # Folders a control file may live in: each benchmark's, and home folders that are no benchmark of their own.
