@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
-from .actions import WRITE_VERBS, catalogue, expand
+from .actions import WRITE_VERBS, _expand, catalogue, expand
 from .documents import Statement
 from .principals import Principal, Sourced
 from .wildcard import arn_matches, can_match_under
@@ -99,8 +99,11 @@ class ApiIndex:
     def _pattern_some(self, pattern: str) -> set[int]:
         if pattern == "*":
             return set(range(len(self.apis)))
+        tail = "/zzprobe/GET/zzprobe" if self.kind == "invocation" else "/zzprobe/zzprobe"
+        # The two cheap regex checks settle most patterns; the prefix automaton only the narrow ones.
         return {i for i in self._candidates(pattern)
-                if arn_matches(pattern, self.bases[i]) or can_match_under(pattern, self.bases[i] + "/")}
+                if arn_matches(pattern, self.bases[i]) or arn_matches(pattern, self.bases[i] + tail)
+                or can_match_under(pattern, self.bases[i] + "/")}
 
     def _pattern_whole(self, pattern: str) -> set[int]:
         if pattern == "*":
@@ -147,11 +150,16 @@ class _ActionState:
     by: list[tuple[Sourced, Coverage]] = field(default_factory=list)
 
 
+def _actions(s: Statement) -> frozenset[str]:
+    """The catalogue actions a statement covers (cached on its Action / NotAction lists)."""
+    return _expand(s.actions, s.not_actions)
+
+
 def _allowed(statements: list[Sourced], action: str, index: ApiIndex) -> _ActionState:
     state = _ActionState()
     for sourced in statements:
         s = sourced.statement
-        if s.error or s.effect != "Allow" or action not in expand(s.actions, s.not_actions):
+        if s.error or s.effect != "Allow" or action not in _actions(s):
             continue
         cov = index.coverage(s)
         if not cov.some and not cov.every:
@@ -171,7 +179,7 @@ def _denied(statements: list[Sourced], action: str, index: ApiIndex) -> tuple[se
     breaks_every = False
     for sourced in statements:
         s = sourced.statement
-        if s.error or s.effect != "Deny" or s.conditional or action not in expand(s.actions, s.not_actions):
+        if s.error or s.effect != "Deny" or s.conditional or action not in _actions(s):
             continue
         cov = index.coverage(s)
         whole |= cov.whole
@@ -272,9 +280,9 @@ def _row(principal: Principal, level: str, api: Api | None, granted: list[tuple[
          reaches: Any) -> dict[str, Any]:
     statements: dict[str, Sourced] = {}
     for action, grant in granted:
-        for sourced, cov in grant.by:
-            if reaches(cov) and action in expand(sourced.statement.actions, sourced.statement.not_actions):
-                statements.setdefault(sourced.statement.statement_id, sourced)
+        for sourced, cov in grant.by:  # grant.by holds only the statements that allow this action
+            if sourced.statement.statement_id not in statements and reaches(cov):
+                statements[sourced.statement.statement_id] = sourced
     conditions = [s.statement.condition for s in statements.values() if s.statement.condition]
     return {**_who(principal), "access": level, **_api_fields(api), "via": "identity_policy",
             "conditional": conditional, "actions": sorted(a for a, _ in granted),
