@@ -61,6 +61,7 @@ class Coverage:
     every: bool
     some: frozenset[int]
     whole: frozenset[int]
+    touches_probe: bool = False   # reaches some resource of a future API (a Deny there breaks "every API")
 
 
 class ApiIndex:
@@ -83,6 +84,7 @@ class ApiIndex:
         else:
             self.probes = [f"arn:{partition}:execute-api:{_PROBE_REGION}:{account_id}:{_PROBE_ID}/prod/GET/x"]
         self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], Coverage] = {}
+        self.fields = [_api_fields(a) for a in apis]  # each API's row columns, built once
 
     def _candidates(self, pattern: str) -> Iterable[int]:
         cut = min((i for i in (pattern.find("*"), pattern.find("?")) if i >= 0), default=len(pattern))
@@ -127,27 +129,18 @@ class ApiIndex:
             for pattern in resources:
                 some |= self._pattern_some(pattern)
                 whole |= self._pattern_whole(pattern)
-            every = all(any(arn_matches(p, probe) for p in resources) for probe in self.probes)
-            return Coverage(every, frozenset(some), frozenset(whole))
+            hits = [any(arn_matches(p, probe) for p in resources) for probe in self.probes]
+            return Coverage(all(hits), frozenset(some), frozenset(whole), any(hits))
         excluded_some: set[int] = set()
         excluded_whole: set[int] = set()
         for pattern in not_resources:
             excluded_some |= self._pattern_some(pattern)
             excluded_whole |= self._pattern_whole(pattern)
         every_api = set(range(len(self.apis)))
-        every = not excluded_some and not any(arn_matches(p, probe) for p in not_resources for probe in self.probes)
-        return Coverage(every, frozenset(every_api - excluded_whole), frozenset(every_api - excluded_some))
-
-
-@dataclass
-class _ActionState:
-    """For one principal and one action: the APIs granted, and the statements that grant them."""
-
-    some: set[int] = field(default_factory=set)
-    unconditional: set[int] = field(default_factory=set)
-    every: bool = False
-    every_unconditional: bool = False
-    by: list[tuple[Sourced, Coverage]] = field(default_factory=list)
+        excluded = [any(arn_matches(p, probe) for p in not_resources) for probe in self.probes]
+        every = not excluded_some and not any(excluded)
+        return Coverage(every, frozenset(every_api - excluded_whole), frozenset(every_api - excluded_some),
+                        not all(excluded))
 
 
 def _actions(s: Statement) -> frozenset[str]:
@@ -155,42 +148,66 @@ def _actions(s: Statement) -> frozenset[str]:
     return _expand(s.actions, s.not_actions)
 
 
-def _allowed(statements: list[Sourced], action: str, index: ApiIndex) -> _ActionState:
-    state = _ActionState()
+@dataclass(frozen=True)
+class _Entry:
+    """A statement that can matter, with its actions and its coverages, computed once per principal."""
+
+    sourced: Sourced
+    actions: frozenset[str]
+    management: Coverage | None
+    invocation: Coverage | None
+
+
+def _entries(statements: list[Sourced], management: ApiIndex, invocation: ApiIndex) -> list[_Entry]:
+    found = []
     for sourced in statements:
         s = sourced.statement
-        if s.error or s.effect != "Allow" or action not in _actions(s):
+        if s.error or s.effect not in ("Allow", "Deny") or (s.effect == "Deny" and s.conditional):
+            continue  # a Deny with a Condition removes nothing: conditions are not evaluated
+        actions = _actions(s)
+        if not actions:
             continue
-        cov = index.coverage(s)
+        invokes = any(a.startswith("execute-api:") for a in actions)
+        manages = any(not a.startswith("execute-api:") for a in actions)
+        found.append(_Entry(sourced, actions, management.coverage(s) if manages else None,
+                            invocation.coverage(s) if invokes else None))
+    return found
+
+
+@dataclass
+class _Fold:
+    """One action over a list of statements: what the Allows reach, and what the Denies take away."""
+
+    some: set[int] = field(default_factory=set)
+    unconditional: set[int] = field(default_factory=set)
+    every: bool = False
+    every_unconditional: bool = False
+    by: list[tuple[Sourced, Coverage]] = field(default_factory=list)
+    denied: set[int] = field(default_factory=set)
+    breaks_every: bool = False
+
+
+def _fold(entries: list[_Entry], action: str) -> _Fold:
+    fold = _Fold()
+    invokes = action.startswith("execute-api:")
+    for entry in entries:
+        if action not in entry.actions:
+            continue
+        cov = entry.invocation if invokes else entry.management
+        assert cov is not None
+        if entry.sourced.statement.effect == "Deny":
+            fold.denied |= cov.whole
+            fold.breaks_every |= bool(cov.some) or cov.every or cov.touches_probe
+            continue
         if not cov.some and not cov.every:
             continue
-        state.some |= cov.some
-        state.every |= cov.every
-        if not s.conditional:
-            state.unconditional |= cov.some
-            state.every_unconditional |= cov.every
-        state.by.append((sourced, cov))
-    return state
-
-
-def _denied(statements: list[Sourced], action: str, index: ApiIndex) -> tuple[set[int], bool]:
-    """APIs wholly removed by unconditional Denies, and whether "every API" is broken."""
-    whole: set[int] = set()
-    breaks_every = False
-    for sourced in statements:
-        s = sourced.statement
-        if s.error or s.effect != "Deny" or s.conditional or action not in _actions(s):
-            continue
-        cov = index.coverage(s)
-        whole |= cov.whole
-        breaks_every |= bool(cov.some) or cov.every or _touches_probe(s, index)
-    return whole, breaks_every
-
-
-def _touches_probe(s: Statement, index: ApiIndex) -> bool:
-    if s.resources:
-        return any(arn_matches(p, probe) for p in s.resources for probe in index.probes)
-    return True  # a NotResource Deny reaches some resource of a future API unless it excludes everything
+        fold.some |= cov.some
+        fold.every |= cov.every
+        if not entry.sourced.statement.conditional:
+            fold.unconditional |= cov.some
+            fold.every_unconditional |= cov.every
+        fold.by.append((entry.sourced, cov))
+    return fold
 
 
 @dataclass
@@ -204,23 +221,31 @@ class Effective:
     by: list[tuple[Sourced, Coverage]]
 
 
-def effective(principal: Principal, action: str, index: ApiIndex) -> Effective:
-    allow = _allowed(principal.identity, action, index)
+def _effective(identity: list[_Entry], boundary: list[_Entry] | None, action: str) -> Effective | None:
+    allow = _fold(identity, action)
     if not allow.by:
-        return Effective(set(), set(), False, False, [])
-    denied, deny_breaks_every = _denied(principal.identity, action, index)
-    apis, uncond = allow.some - denied, allow.unconditional - denied
-    every, every_uncond = allow.every and not deny_breaks_every, allow.every_unconditional and not deny_breaks_every
-    if principal.boundary is not None:
-        cap = _allowed(principal.boundary, action, index)
-        cap_denied, cap_breaks = _denied(principal.boundary, action, index)
-        apis &= cap.some - cap_denied
-        uncond &= cap.unconditional - cap_denied
-        every = every and cap.every and not cap_breaks
-        every_uncond = every_uncond and cap.every_unconditional and not cap_breaks
+        return None
+    apis, uncond = allow.some - allow.denied, allow.unconditional - allow.denied
+    every = allow.every and not allow.breaks_every
+    every_uncond = allow.every_unconditional and not allow.breaks_every
+    if boundary is not None:  # the boundary caps: its Allows must reach the API too, its Denies still remove
+        cap = _fold(boundary, action)
+        apis &= cap.some - cap.denied
+        uncond &= cap.unconditional - cap.denied
+        every = every and cap.every and not cap.breaks_every
+        every_uncond = every_uncond and cap.every_unconditional and not cap.breaks_every
+    if not apis and not every:
+        return None
     return Effective(apis, uncond, every, every_uncond, allow.by)
 
 
+def effective(principal: Principal, action: str, management: ApiIndex, invocation: ApiIndex) -> Effective | None:
+    """One action's effective grant for a principal, or None when it reaches no API."""
+    boundary = None if principal.boundary is None else _entries(principal.boundary, management, invocation)
+    return _effective(_entries(principal.identity, management, invocation), boundary, action)
+
+
+@lru_cache(maxsize=8)
 def _level_actions(level: str) -> tuple[str, ...]:
     c = catalogue()
     if level == "admin":
@@ -232,25 +257,35 @@ def _level_actions(level: str) -> tuple[str, ...]:
 
 def principal_grants(principal: Principal, management: ApiIndex, invocation: ApiIndex) -> Iterator[dict[str, Any]]:
     """The identity-policy grant rows of one principal: per access level, one row for ``*`` when every API is
-    covered, else one per API reached."""
+    covered, else one per API reached (in the indexes' API order)."""
+    who = _who(principal)
     if principal.error:
-        yield {**_who(principal), "access": None, "api_id": None, "via": "identity_policy", "conditional": None,
+        yield {**who, "access": None, "api_id": None, "via": "identity_policy", "conditional": None,
                "actions": [], "statements": [], "conditions": None, "error": principal.error}
         return
+    identity = _entries(principal.identity, management, invocation)
+    if not identity:
+        return
+    boundary = None if principal.boundary is None else _entries(principal.boundary, management, invocation)
+    allowed = frozenset().union(*(e.actions for e in identity if e.sourced.statement.effect == "Allow"))
     per_action: dict[str, Effective] = {}
     for action in catalogue().all:
-        index = invocation if action.startswith("execute-api:") else management
-        found = effective(principal, action, index)
-        if found.apis or found.every:
+        if action not in allowed:  # most principals hold a few of the catalogue's actions
+            continue
+        found = _effective(identity, boundary, action)
+        if found is not None:
             per_action[action] = found
-    if not per_action:
-        return
     for level in LEVELS:
         names = [a for a in _level_actions(level) if a in per_action]
         if not names or (level == "admin" and len(names) < len(WRITE_VERBS)):
             continue
         index = invocation if level == "invoke" else management
         grants = [per_action[a] for a in names]
+        reaching: dict[str, tuple[Sourced, Coverage]] = {}
+        for grant in grants:
+            for sourced, cov in grant.by:
+                reaching.setdefault(sourced.statement.statement_id, (sourced, cov))
+        ordered = sorted(reaching.items())  # rows list their statements sorted by id
         if level == "admin":
             every = all(g.every for g in grants)
             targets = set.intersection(*(g.apis for g in grants))
@@ -259,15 +294,23 @@ def principal_grants(principal: Principal, management: ApiIndex, invocation: Api
             targets = set.union(*(g.apis for g in grants))
         if every:
             granted = [(a, g) for a, g in zip(names, grants) if g.every]
-            conditional = (not all(g.every_unconditional for _, g in granted) if level == "admin"
-                           else not any(g.every_unconditional for _, g in granted))
-            yield _row(principal, level, None, granted, conditional, lambda cov: cov.every)
-            continue
-        for i in sorted(targets, key=lambda i: (index.apis[i].region, index.apis[i].api_id)):
-            granted = [(a, g) for a, g in zip(names, grants) if i in g.apis]
-            unconditional = [i in g.unconditional for _, g in granted]
+            unconditional = [g.every_unconditional for _, g in granted]
             conditional = not all(unconditional) if level == "admin" else not any(unconditional)
-            yield _row(principal, level, index.apis[i], granted, conditional, lambda cov, i=i: i in cov.some)
+            by = [(sid, sourced) for sid, (sourced, cov) in ordered if cov.every]
+            yield _row(who, level, _EVERY_API, [a for a, _ in granted], conditional, by)
+            continue
+        pairs = list(zip(names, grants))
+        for i in sorted(targets):  # the hot loop: one row per API reached
+            if len(pairs) == 1:
+                granted_names = names
+                conditional = i not in grants[0].unconditional
+            else:
+                granted = [(a, g) for a, g in pairs if i in g.apis]
+                granted_names = [a for a, _ in granted]
+                unconditional = [i in g.unconditional for _, g in granted]
+                conditional = not all(unconditional) if level == "admin" else not any(unconditional)
+            by = [(sid, sourced) for sid, (sourced, cov) in ordered if i in cov.some]
+            yield _row(who, level, index.fields[i], granted_names, conditional, by)
 
 
 def _who(principal: Principal) -> dict[str, Any]:
@@ -276,24 +319,23 @@ def _who(principal: Principal) -> dict[str, Any]:
             "serviceLinked": principal.service_linked}
 
 
-def _row(principal: Principal, level: str, api: Api | None, granted: list[tuple[str, Effective]], conditional: bool,
-         reaches: Any) -> dict[str, Any]:
-    statements: dict[str, Sourced] = {}
-    for action, grant in granted:
-        for sourced, cov in grant.by:  # grant.by holds only the statements that allow this action
-            if sourced.statement.statement_id not in statements and reaches(cov):
-                statements[sourced.statement.statement_id] = sourced
-    conditions = [s.statement.condition for s in statements.values() if s.statement.condition]
-    return {**_who(principal), "access": level, **_api_fields(api), "via": "identity_policy",
-            "conditional": conditional, "actions": sorted(a for a, _ in granted),
-            "statements": sorted(statements), "conditions": conditions or None, "error": None}
+def _row(who: dict[str, Any], level: str, api_fields: dict[str, Any], actions: list[str], conditional: bool,
+         by: list[tuple[str, Sourced]]) -> dict[str, Any]:
+    """One grant row; `actions` and `by` come sorted."""
+    conditions = [s.statement.condition for _, s in by if s.statement.condition]
+    return {**who, "access": level, **api_fields, "via": "identity_policy", "conditional": conditional,
+            "actions": actions, "statements": [sid for sid, _ in by], "conditions": conditions or None,
+            "error": None}
 
 
 def _api_fields(api: Api | None) -> dict[str, Any]:
     if api is None:
-        return {"api_id": "*", "apiName": None, "apiType": None, "apiRegion": None, "apiArn": None}
+        return dict(_EVERY_API)
     return {"api_id": api.api_id, "apiName": api.name, "apiType": api.api_type, "apiRegion": api.region,
             "apiArn": api.management_arn}
+
+
+_EVERY_API: dict[str, Any] = {"api_id": "*", "apiName": None, "apiType": None, "apiRegion": None, "apiArn": None}
 
 
 # ---- resource policies -------------------------------------------------------------------------------------
@@ -390,6 +432,7 @@ def _whole_api(s: Statement, api: Api) -> bool:
 def grant_rows(principals: Iterable[Principal], apis: list[Api], account_id: str, partition: str = "aws"
                ) -> Iterator[dict[str, Any]]:
     """Every grant row of an account: identity policies of each principal, then the REST APIs' resource policies."""
+    apis = sorted(apis, key=lambda a: (a.region, a.api_type, a.api_id))  # rows come out in this order
     management = ApiIndex(apis, "management", account_id, partition)
     invocation = ApiIndex(apis, "invocation", account_id, partition)
     for principal in principals:

@@ -36,10 +36,25 @@ def arn_matches(pattern: str, arn: str) -> bool:
     >>> arn_matches("*", "arn:aws:execute-api:us-east-1:1:a1/prod/GET/")
     True
     """
-    parts, target = _segments(pattern), arn.split(":", 5)
-    if parts is None or len(target) != 6:
-        return _compile(pattern, False).fullmatch(arn) is not None
-    return all(_compile(p, False).fullmatch(t) is not None for p, t in zip(parts, target))
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == arn
+    head = pattern[:-1]
+    if pattern[-1] == "*" and "*" not in head and "?" not in head:  # the usual ".../API_ID/*": a prefix test
+        return arn.startswith(head)
+    return _compile_arn(pattern).fullmatch(arn) is not None
+
+
+@lru_cache(maxsize=65536)
+def _compile_arn(pattern: str) -> re.Pattern[str]:
+    """One regex for an ARN pattern: wildcards stay inside their segment, except in the resource part."""
+    parts = _segments(pattern)
+    if parts is None:
+        return _compile(pattern, False)
+
+    def segment(text: str, any_char: str) -> str:
+        return "".join(any_char + "*" if ch == "*" else any_char if ch == "?" else re.escape(ch) for ch in text)
+
+    return re.compile(":".join(segment(p, "[^:]") for p in parts[:5]) + ":" + segment(parts[5], "."), re.DOTALL)
 
 
 @lru_cache(maxsize=65536)
@@ -54,6 +69,9 @@ def can_match_under(pattern: str, prefix: str) -> bool:
     >>> can_match_under("*", "anything"), can_match_under("arn:aws:execute-api:us-east-1:1:a?/*", "arn:aws:execute-api:us-east-1:1:a1/")
     (True, True)
     """
+    head = pattern[:-1]
+    if pattern and pattern[-1] == "*" and "*" not in head and "?" not in head:
+        return prefix.startswith(head) or head.startswith(prefix)
     parts, target = _segments(pattern), prefix.split(":", 5)
     if parts is None or len(target) != 6:
         return _prefix_possible(pattern, prefix)
