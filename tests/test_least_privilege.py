@@ -73,6 +73,12 @@ def estate(sandbox) -> dict[str, Any]:
     role("lp-scoped-invoker", allow("execute-api:Invoke", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:scoped1/prod/GET/*"))
     role("lp-deployer", allow(["apigateway:POST", "apigateway:PATCH", "apigateway:GET"], "arn:aws:apigateway:*::/restapis/*"))
     role("lp-reader", allow("apigateway:GET"))
+    # A policy that cannot be read: the sandbox lets an attached policy be deleted (AWS refuses with
+    # DeleteConflict), leaving an attachment the crawl cannot resolve.
+    gone = iam.create_policy(PolicyName="lp-vanishing", Path=PATH, PolicyDocument=doc(allow("apigateway:*")))["Policy"]["Arn"]
+    iam.create_user(UserName="lp-dangling", Path=PATH)
+    iam.attach_user_policy(UserName="lp-dangling", PolicyArn=gone)
+    iam.delete_policy(PolicyArn=gone)
     slr = iam.create_service_linked_role(AWSServiceName="ops.apigateway.amazonaws.com")["Role"]["Arn"]
     ag = sandbox.client("apigateway", REGION)
     foreign = ag.create_rest_api(name="lp-partner-api", policy=doc(
@@ -161,7 +167,7 @@ def test_full_admin(report):
     found = status(report, "iam_principal_apigateway_full_admin")
     assert found == {"lp-ci": "alarm", "lp-admins": "alarm", "lp-member": "alarm", "lp-plain": "ok",
                      "lp-deny-delete": "ok", "lp-capped": "ok", "lp-notaction": "alarm", "lp-conditional": "ok",
-                     "lp-scoped-invoker": "ok", "lp-deployer": "ok", "lp-reader": "ok"}
+                     "lp-scoped-invoker": "ok", "lp-deployer": "ok", "lp-reader": "ok", "lp-dangling": "error"}
     reasons = verdicts(report, "iam_principal_apigateway_full_admin")
     assert "AmazonAPIGatewayAdministrator#0" in reasons[arn("user", "lp-member")][1]   # inherited from its group
 
@@ -297,3 +303,20 @@ def test_malformed_documents_are_rows_with_an_error_not_a_crash():
     by = {(r["principalName"], r["access"]) for r in rows}
     assert ("bad", None) in by and ("good", None) in by and ("fine", "admin") in by
     assert not any(r["principalName"] == "bad" and r["access"] for r in rows)
+
+
+def test_a_principal_whose_policy_cannot_be_read_is_an_error_for_it_alone(report, sandbox):
+    for control in ("iam_principal_apigateway_full_admin", "iam_principal_execute_api_invoke_all",
+                    "iam_principal_apigateway_write_unused"):
+        found = verdicts(report, control)
+        assert found[arn("user", "lp-dangling")][0] == "error", control
+        assert "lp-vanishing is not in the account's authorization details" in found[arn("user", "lp-dangling")][1]
+        assert [r for r, (st, _) in found.items() if st == "error"] == [arn("user", "lp-dangling")], control
+    con = connect(sandbox, None)
+    try:
+        result = con.sql(f"SELECT error FROM aws_iam_policy_statement WHERE principal_arn = '{arn('user', 'lp-dangling')}'")
+        rows, warnings = result.rows, [e.line() for e in result.errors]
+    finally:
+        con.close()
+    assert len(rows) == 1 and "lp-vanishing" in rows[0][0]
+    assert any("lp-dangling" in w and "aws_iam_policy_statement" in w for w in warnings), warnings
