@@ -48,7 +48,7 @@ ORDER BY a.region, api, r.route_key"""),
   WHERE event_source = 'apigateway.amazonaws.com' AND event_time >= current_date - INTERVAL 90 DAY
     AND read_only IS NOT TRUE AND error_code IS NULL)
 SELECT g.access, g.principal_type AS type, g.principal_name AS principal, g.via,
-       string_agg(DISTINCT coalesce(g.api_name, 'every API'), ', ') AS apis,
+       string_agg(DISTINCT coalesce(g.api_name, 'every API' || coalesce(' in ' || g.api_region, '')), ', ') AS apis,
        bool_or(w.arn IS NOT NULL) FILTER (WHERE g.access = 'write') AS wrote_in_90_days
 FROM aws_api_gateway_access_grant g LEFT JOIN writers w ON w.arn = g.principal_arn
 WHERE g.access IN ('write', 'invoke') AND NOT g.service_linked

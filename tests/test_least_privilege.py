@@ -73,6 +73,8 @@ def estate(sandbox) -> dict[str, Any]:
     role("lp-scoped-invoker", allow("execute-api:Invoke", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:scoped1/prod/GET/*"))
     role("lp-deployer", allow(["apigateway:POST", "apigateway:PATCH", "apigateway:GET"], "arn:aws:apigateway:*::/restapis/*"))
     role("lp-reader", allow("apigateway:GET"))
+    role("lp-region-invoker", allow("execute-api:Invoke", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*"))
+    role("lp-region-admin", allow("apigateway:*", f"arn:aws:apigateway:{REGION}::*"))
     # A policy that cannot be read: the sandbox lets an attached policy be deleted (AWS refuses with
     # DeleteConflict), leaving an attachment the crawl cannot resolve.
     gone = iam.create_policy(PolicyName="lp-vanishing", Path=PATH, PolicyDocument=doc(allow("apigateway:*")))["Policy"]["Arn"]
@@ -151,12 +153,12 @@ def report(sandbox, logs) -> Iterator[Any]:
 
 
 def verdicts(report: Any, control: str) -> dict[str, tuple[str, str]]:
-    return {f.resource: (f.status, f.reason) for f in report.findings
-            if f.control.id == control and (PATH in f.resource or "/lp-" in f.reason or "lp-" in f.reason)}
+    """The test principals' findings of a control: resource -> (status, reason)."""
+    return {f.resource: (f.status, f.reason) for f in report.findings if f.control.id == control and PATH in f.resource}
 
 
 def status(report: Any, control: str) -> dict[str, str]:
-    return {r.rsplit("/", 1)[-1]: s for r, (s, _) in verdicts(report, control).items() if PATH in r}
+    return {r.rsplit("/", 1)[-1]: s for r, (s, _) in verdicts(report, control).items()}
 
 
 def test_every_control_runs_without_error(report):
@@ -167,7 +169,8 @@ def test_full_admin(report):
     found = status(report, "iam_principal_apigateway_full_admin")
     assert found == {"lp-ci": "alarm", "lp-admins": "alarm", "lp-member": "alarm", "lp-plain": "ok",
                      "lp-deny-delete": "ok", "lp-capped": "ok", "lp-notaction": "alarm", "lp-conditional": "ok",
-                     "lp-scoped-invoker": "ok", "lp-deployer": "ok", "lp-reader": "ok", "lp-dangling": "error"}
+                     "lp-scoped-invoker": "ok", "lp-deployer": "ok", "lp-reader": "ok", "lp-dangling": "error",
+                     "lp-region-invoker": "ok", "lp-region-admin": "ok"}   # one region is not every API
     reasons = verdicts(report, "iam_principal_apigateway_full_admin")
     assert "AmazonAPIGatewayAdministrator#0" in reasons[arn("user", "lp-member")][1]   # inherited from its group
 
@@ -186,6 +189,8 @@ def test_invoke_all(report):
     found = status(report, "iam_principal_execute_api_invoke_all")
     assert found["lp-notaction"] == "alarm" and found["lp-conditional"] == "alarm"
     assert found["lp-scoped-invoker"] == "ok" and found["lp-capped"] == "ok" and found["lp-ci"] == "ok"
+    assert found["lp-region-invoker"] == "alarm"   # arn:aws:execute-api:REGION:ACCOUNT:* is every API there
+    assert REGION in verdicts(report, "iam_principal_execute_api_invoke_all")[arn("role", "lp-region-invoker")][1]
     reason = verdicts(report, "iam_principal_execute_api_invoke_all")[arn("role", "lp-conditional")][1]
     assert "under conditions that are not evaluated" in reason
 
@@ -199,7 +204,7 @@ def test_write_unused(report):
     found = status(report, "iam_principal_apigateway_write_unused")
     assert found["lp-deployer"] == "ok"             # its assumed-role session wrote
     assert found["lp-ci"] == "alarm"                # two writes, both AccessDenied
-    assert found["lp-notaction"] == "alarm" and found["lp-deny-delete"] == "alarm"
+    assert found["lp-notaction"] == "alarm" and found["lp-deny-delete"] == "alarm" and found["lp-region-admin"] == "alarm"
     assert found["lp-capped"] == "ok" and found["lp-reader"] == "ok" and found["lp-plain"] == "ok"
     assert "lp-admins" not in found                 # groups make no calls
     [deployer] = [f for f in report.findings if f.control.id == "iam_principal_apigateway_write_unused"

@@ -62,6 +62,8 @@ class Coverage:
     some: frozenset[int]
     whole: frozenset[int]
     touches_probe: bool = False   # reaches some resource of a future API (a Deny there breaks "every API")
+    regions: frozenset[str] = frozenset()   # regions where it covers every API, existing or future
+    touched: frozenset[str] = frozenset()   # regions where it reaches some resource of a future API
 
 
 class ApiIndex:
@@ -77,14 +79,21 @@ class ApiIndex:
         self._by_base: dict[str, list[int]] = {}
         for i, base in enumerate(self.bases):
             self._by_base.setdefault(base, []).append(i)
-        if kind == "management":
-            root = f"arn:{partition}:apigateway:{_PROBE_REGION}::"
-            self.probes = [f"{root}/restapis/{_PROBE_ID}", f"{root}/restapis/{_PROBE_ID}/stages/prod",
-                           f"{root}/apis/{_PROBE_ID}", f"{root}/apis/{_PROBE_ID}/routes/r1"]
-        else:
-            self.probes = [f"arn:{partition}:execute-api:{_PROBE_REGION}:{account_id}:{_PROBE_ID}/prod/GET/x"]
+        self.regions = sorted({a.region for a in apis})
+        self.region_of = [a.region for a in apis]
+        # Resources of an API no one has created yet: in a region that does not exist (every region), and in
+        # each region the account uses (every API of that region).
+        self.region_probes = {r: self._probes(partition, r, account_id) for r in self.regions}
+        self.probes = self._probes(partition, _PROBE_REGION, account_id)
         self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], Coverage] = {}
         self.fields = [_api_fields(a) for a in apis]  # each API's row columns, built once
+
+    def _probes(self, partition: str, region: str, account_id: str) -> list[str]:
+        if self.kind == "management":
+            root = f"arn:{partition}:apigateway:{region}::"
+            return [f"{root}/restapis/{_PROBE_ID}", f"{root}/restapis/{_PROBE_ID}/stages/prod",
+                    f"{root}/apis/{_PROBE_ID}", f"{root}/apis/{_PROBE_ID}/routes/r1"]
+        return [f"arn:{partition}:execute-api:{region}:{account_id}:{_PROBE_ID}/prod/GET/x"]
 
     def _candidates(self, pattern: str) -> Iterable[int]:
         cut = min((i for i in (pattern.find("*"), pattern.find("?")) if i >= 0), default=len(pattern))
@@ -130,7 +139,15 @@ class ApiIndex:
                 some |= self._pattern_some(pattern)
                 whole |= self._pattern_whole(pattern)
             hits = [any(arn_matches(p, probe) for p in resources) for probe in self.probes]
-            return Coverage(all(hits), frozenset(some), frozenset(whole), any(hits))
+            regions, touched = set(), set()
+            for region, probes in self.region_probes.items():
+                region_hits = [any(arn_matches(p, probe) for p in resources) for probe in probes]
+                if all(region_hits) and whole.issuperset(i for i in range(len(self.apis)) if self.region_of[i] == region):
+                    regions.add(region)
+                if any(region_hits):
+                    touched.add(region)
+            return Coverage(all(hits), frozenset(some), frozenset(whole), any(hits), frozenset(regions),
+                            frozenset(touched))
         excluded_some: set[int] = set()
         excluded_whole: set[int] = set()
         for pattern in not_resources:
@@ -139,8 +156,15 @@ class ApiIndex:
         every_api = set(range(len(self.apis)))
         excluded = [any(arn_matches(p, probe) for p in not_resources) for probe in self.probes]
         every = not excluded_some and not any(excluded)
+        regions, touched = set(), set()
+        for region, probes in self.region_probes.items():
+            region_excluded = [any(arn_matches(p, probe) for p in not_resources) for probe in probes]
+            if not any(region_excluded) and not any(self.region_of[i] == region for i in excluded_some):
+                regions.add(region)
+            if not all(region_excluded):
+                touched.add(region)
         return Coverage(every, frozenset(every_api - excluded_whole), frozenset(every_api - excluded_some),
-                        not all(excluded))
+                        not all(excluded), frozenset(regions), frozenset(touched))
 
 
 def _actions(s: Statement) -> frozenset[str]:
@@ -185,9 +209,12 @@ class _Fold:
     by: list[tuple[Sourced, Coverage]] = field(default_factory=list)
     denied: set[int] = field(default_factory=set)
     breaks_every: bool = False
+    regions: set[str] = field(default_factory=set)
+    regions_unconditional: set[str] = field(default_factory=set)
+    breaks_regions: set[str] = field(default_factory=set)
 
 
-def _fold(entries: list[_Entry], action: str) -> _Fold:
+def _fold(entries: list[_Entry], action: str, index_regions: list[str]) -> _Fold:
     fold = _Fold()
     invokes = action.startswith("execute-api:")
     for entry in entries:
@@ -198,14 +225,17 @@ def _fold(entries: list[_Entry], action: str) -> _Fold:
         if entry.sourced.statement.effect == "Deny":
             fold.denied |= cov.whole
             fold.breaks_every |= bool(cov.some) or cov.every or cov.touches_probe
+            fold.breaks_regions |= cov.touched | {index_regions[i] for i in cov.some}
             continue
         if not cov.some and not cov.every:
             continue
         fold.some |= cov.some
         fold.every |= cov.every
+        fold.regions |= cov.regions
         if not entry.sourced.statement.conditional:
             fold.unconditional |= cov.some
             fold.every_unconditional |= cov.every
+            fold.regions_unconditional |= cov.regions
         fold.by.append((entry.sourced, cov))
     return fold
 
@@ -219,30 +249,38 @@ class Effective:
     every: bool
     every_unconditional: bool
     by: list[tuple[Sourced, Coverage]]
+    regions: set[str] = field(default_factory=set)                 # every API of these regions
+    regions_unconditional: set[str] = field(default_factory=set)
 
 
-def _effective(identity: list[_Entry], boundary: list[_Entry] | None, action: str) -> Effective | None:
-    allow = _fold(identity, action)
+def _effective(identity: list[_Entry], boundary: list[_Entry] | None, action: str,
+               index_regions: list[str]) -> Effective | None:
+    allow = _fold(identity, action, index_regions)
     if not allow.by:
         return None
     apis, uncond = allow.some - allow.denied, allow.unconditional - allow.denied
     every = allow.every and not allow.breaks_every
     every_uncond = allow.every_unconditional and not allow.breaks_every
+    regions = allow.regions - allow.breaks_regions
+    regions_uncond = allow.regions_unconditional - allow.breaks_regions
     if boundary is not None:  # the boundary caps: its Allows must reach the API too, its Denies still remove
-        cap = _fold(boundary, action)
+        cap = _fold(boundary, action, index_regions)
         apis &= cap.some - cap.denied
         uncond &= cap.unconditional - cap.denied
         every = every and cap.every and not cap.breaks_every
         every_uncond = every_uncond and cap.every_unconditional and not cap.breaks_every
+        regions &= cap.regions - cap.breaks_regions
+        regions_uncond &= cap.regions_unconditional - cap.breaks_regions
     if not apis and not every:
         return None
-    return Effective(apis, uncond, every, every_uncond, allow.by)
+    return Effective(apis, uncond, every, every_uncond, allow.by, regions, regions_uncond)
 
 
 def effective(principal: Principal, action: str, management: ApiIndex, invocation: ApiIndex) -> Effective | None:
     """One action's effective grant for a principal, or None when it reaches no API."""
     boundary = None if principal.boundary is None else _entries(principal.boundary, management, invocation)
-    return _effective(_entries(principal.identity, management, invocation), boundary, action)
+    index = invocation if action.startswith("execute-api:") else management
+    return _effective(_entries(principal.identity, management, invocation), boundary, action, index.region_of)
 
 
 @lru_cache(maxsize=8)
@@ -272,7 +310,8 @@ def principal_grants(principal: Principal, management: ApiIndex, invocation: Api
     for action in catalogue().all:
         if action not in allowed:  # most principals hold a few of the catalogue's actions
             continue
-        found = _effective(identity, boundary, action)
+        index = invocation if action.startswith("execute-api:") else management
+        found = _effective(identity, boundary, action, index.region_of)
         if found is not None:
             per_action[action] = found
     for level in LEVELS:
@@ -299,6 +338,18 @@ def principal_grants(principal: Principal, management: ApiIndex, invocation: Api
             by = [(sid, sourced) for sid, (sourced, cov) in ordered if cov.every]
             yield _row(who, level, _EVERY_API, [a for a, _ in granted], conditional, by)
             continue
+        if level == "admin":
+            whole_regions = set.intersection(*(g.regions for g in grants))
+        else:
+            whole_regions = set.union(*(g.regions for g in grants))
+        for region in sorted(whole_regions):  # every API of a region, existing or future: one row for it
+            granted = [(a, g) for a, g in zip(names, grants) if region in g.regions]
+            unconditional = [region in g.regions_unconditional for _, g in granted]
+            conditional = not all(unconditional) if level == "admin" else not any(unconditional)
+            by = [(sid, sourced) for sid, (sourced, cov) in ordered if region in cov.regions]
+            yield _row(who, level, {**_EVERY_API, "apiRegion": region}, [a for a, _ in granted], conditional, by)
+        if whole_regions:
+            targets = {i for i in targets if index.region_of[i] not in whole_regions}
         pairs = list(zip(names, grants))
         for i in sorted(targets):  # the hot loop: one row per API reached
             if len(pairs) == 1:

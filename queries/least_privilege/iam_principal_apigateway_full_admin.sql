@@ -31,7 +31,7 @@ unreadable AS (
 ),
 admin AS (
     SELECT principal_arn, bool_and(conditional) AS conditional, flatten(list(statements)) AS statements
-    FROM grants WHERE access = 'admin' AND api_id = '*' GROUP BY principal_arn
+    FROM grants WHERE access = 'admin' AND api_id = '*' AND api_region IS NULL GROUP BY principal_arn
 ),
 judged AS (
     SELECT p.*, u.error, a.principal_arn IS NOT NULL AS full_admin, a.conditional, a.statements,

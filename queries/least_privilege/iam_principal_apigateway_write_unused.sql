@@ -31,7 +31,7 @@ unreadable AS (
     SELECT principal_arn, min(error) AS error FROM grants WHERE error IS NOT NULL GROUP BY principal_arn
 ),
 writers AS (
-    SELECT principal_arn, list_sort(list_distinct(list(coalesce(api_name || ' (' || api_id || ')', 'every API')))) AS apis,
+    SELECT principal_arn, list_sort(list_distinct(list(coalesce(api_name || ' (' || api_id || ')', 'every API' || coalesce(' in ' || api_region, ''))))) AS apis,
            bool_and(conditional) AS conditional
     FROM grants WHERE access = 'write' GROUP BY principal_arn
 ),

@@ -28,7 +28,9 @@ unreadable AS (
     SELECT principal_arn, min(error) AS error FROM grants WHERE error IS NOT NULL GROUP BY principal_arn
 ),
 invoke_all AS (
-    SELECT principal_arn, bool_and(conditional) AS conditional, flatten(list(statements)) AS statements
+    SELECT principal_arn, bool_and(conditional) AS conditional, flatten(list(statements)) AS statements,
+           list_sort(list_distinct(list(coalesce(api_region, 'every region')))) AS regions
+    -- api_region set: every API of that region (arn:aws:execute-api:REGION:ACCOUNT:*), which counts too
     FROM grants WHERE access = 'invoke' AND api_id = '*' AND list_contains(actions, 'execute-api:Invoke')
     GROUP BY principal_arn
 )
@@ -36,7 +38,8 @@ SELECT p.arn AS resource,
        CASE WHEN u.error IS NOT NULL THEN 'error' WHEN i.principal_arn IS NULL THEN 'ok' ELSE 'alarm' END AS status,
        CASE WHEN u.error IS NOT NULL THEN format('The policies of IAM {} {} cannot be judged: {}.', p.kind, p.name, u.error)
             WHEN i.principal_arn IS NULL THEN format('IAM {} {} may not invoke every API of account {}.', p.kind, p.name, p.account_id)
-            ELSE format('IAM {} {} may invoke every API of account {}{}, granted by {}.', p.kind, p.name, p.account_id,
+            ELSE format('IAM {} {} may invoke every API of account {} ({}){}, granted by {}.', p.kind, p.name, p.account_id,
+                        array_to_string(i.regions, ', '),
                         CASE WHEN i.conditional THEN ' under conditions that are not evaluated' ELSE '' END,
                         array_to_string(list_distinct(i.statements), ', '))
        END AS reason,
