@@ -23,7 +23,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from apigw_sql.iam.grants import Api, grant_rows
+from apigw_sql.iam.apis import Api
+from apigw_sql.iam.grants import grant_rows
 from apigw_sql.iam.principals import Crawl, build_principals
 
 ACCOUNT = "123456789012"

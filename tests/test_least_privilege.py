@@ -20,7 +20,8 @@ import apigw_sql
 from apigw_sql.cloudtrail.layout import log_file_key
 from apigw_sql.cloudtrail.synthetic import write_log_file
 from apigw_sql.controls import run_controls
-from apigw_sql.iam.grants import Api, grant_rows
+from apigw_sql.iam.apis import Api
+from apigw_sql.iam.grants import grant_rows
 from apigw_sql.iam.principals import Crawl, build_principals
 
 ACCOUNT = "123456789012"

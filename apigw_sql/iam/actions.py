@@ -84,11 +84,12 @@ def expand(actions: tuple[str, ...], not_actions: tuple[str, ...]) -> frozenset[
     >>> "execute-api:Invoke" in expand((), ("apigateway:*",))
     True
     """
-    return _expand(tuple(sorted(actions)), tuple(sorted(not_actions)))
+    return expand_as_written(tuple(sorted(actions)), tuple(sorted(not_actions)))
 
 
 @lru_cache(maxsize=16384)
-def _expand(actions: tuple[str, ...], not_actions: tuple[str, ...]) -> frozenset[str]:
+def expand_as_written(actions: tuple[str, ...], not_actions: tuple[str, ...]) -> frozenset[str]:
+    """``expand`` without sorting the lists first: the cache key is the statement's lists as written."""
     every = catalogue().all
     if not_actions:
         return frozenset(a for a in every if not any(action_matches(p, a) for p in not_actions))

@@ -6,7 +6,8 @@ from typing import Any, Iterator
 
 from ..transforms import json_string
 from .documents import decode_document
-from .grants import Api, grant_rows
+from .apis import Api
+from .grants import grant_rows
 from .principals import Crawl, Principal, build_principals, default_document
 
 OPERATION = "GetAccountAuthorizationDetails"
