@@ -49,6 +49,7 @@ class Coverage:
     touches_probe: bool = False   # reaches some resource of a future API (a Deny there breaks "every API")
     regions: frozenset[str] = frozenset()   # regions where it covers every API, existing or future
     touched: frozenset[str] = frozenset()   # regions where it reaches some resource of a future API
+    some_regions: frozenset[str] = frozenset()   # the regions of the APIs in `some`
 
 
 class ApiIndex:
@@ -132,7 +133,7 @@ class ApiIndex:
                 if any(region_hits):
                     touched.add(region)
             return Coverage(all(hits), frozenset(some), frozenset(whole), any(hits), frozenset(regions),
-                            frozenset(touched))
+                            frozenset(touched), frozenset(self.region_of[i] for i in some))
         excluded_some: set[int] = set()
         excluded_whole: set[int] = set()
         for pattern in not_resources:
@@ -148,8 +149,9 @@ class ApiIndex:
                 regions.add(region)
             if not all(region_excluded):
                 touched.add(region)
-        return Coverage(every, frozenset(every_api - excluded_whole), frozenset(every_api - excluded_some),
-                        not all(excluded), frozenset(regions), frozenset(touched))
+        some = every_api - excluded_whole
+        return Coverage(every, frozenset(some), frozenset(every_api - excluded_some), not all(excluded),
+                        frozenset(regions), frozenset(touched), frozenset(self.region_of[i] for i in some))
 
 
 def api_fields(api: Api | None) -> dict[str, Any]:

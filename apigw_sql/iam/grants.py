@@ -77,18 +77,26 @@ class _Fold:
     breaks_regions: set[str] = field(default_factory=set)
 
 
-def _fold(entries: list[_Entry], action: str, index_regions: list[str]) -> _Fold:
+def _by_action(entries: list[_Entry]) -> dict[str, list[_Entry]]:
+    """The entries that cover each action: each fold then reads only its own."""
+    found: dict[str, list[_Entry]] = {}
+    for entry in entries:
+        for action in entry.actions:
+            found.setdefault(action, []).append(entry)
+    return found
+
+
+def _fold(entries: list[_Entry], action: str) -> _Fold:
+    """Folds the entries that cover `action`."""
     fold = _Fold()
     invokes = action.startswith("execute-api:")
     for entry in entries:
-        if action not in entry.actions:
-            continue
         cov = entry.invocation if invokes else entry.management
         assert cov is not None
         if entry.sourced.statement.effect == "Deny":
             fold.denied |= cov.whole
             fold.breaks_every |= bool(cov.some) or cov.every or cov.touches_probe
-            fold.breaks_regions |= cov.touched | {index_regions[i] for i in cov.some}
+            fold.breaks_regions |= cov.touched | cov.some_regions
             continue
         if not cov.some and not cov.every:
             continue
@@ -116,9 +124,9 @@ class Effective:
     regions_unconditional: set[str] = field(default_factory=set)
 
 
-def _effective(identity: list[_Entry], boundary: list[_Entry] | None, action: str,
-               index_regions: list[str]) -> Effective | None:
-    allow = _fold(identity, action, index_regions)
+def _effective(identity: dict[str, list[_Entry]], boundary: dict[str, list[_Entry]] | None,
+               action: str) -> Effective | None:
+    allow = _fold(identity.get(action, []), action)
     if not allow.by:
         return None
     apis, uncond = allow.some - allow.denied, allow.unconditional - allow.denied
@@ -127,7 +135,7 @@ def _effective(identity: list[_Entry], boundary: list[_Entry] | None, action: st
     regions = allow.regions - allow.breaks_regions
     regions_uncond = allow.regions_unconditional - allow.breaks_regions
     if boundary is not None:  # the boundary caps: its Allows must reach the API too, its Denies still remove
-        cap = _fold(boundary, action, index_regions)
+        cap = _fold(boundary.get(action, []), action)
         apis &= cap.some - cap.denied
         uncond &= cap.unconditional - cap.denied
         every = every and cap.every and not cap.breaks_every
@@ -141,9 +149,8 @@ def _effective(identity: list[_Entry], boundary: list[_Entry] | None, action: st
 
 def effective(principal: Principal, action: str, management: ApiIndex, invocation: ApiIndex) -> Effective | None:
     """One action's effective grant for a principal, or None when it reaches no API."""
-    boundary = None if principal.boundary is None else _entries(principal.boundary, management, invocation)
-    index = invocation if action.startswith("execute-api:") else management
-    return _effective(_entries(principal.identity, management, invocation), boundary, action, index.region_of)
+    boundary = None if principal.boundary is None else _by_action(_entries(principal.boundary, management, invocation))
+    return _effective(_by_action(_entries(principal.identity, management, invocation)), boundary, action)
 
 
 @lru_cache(maxsize=8)
@@ -164,17 +171,15 @@ def principal_grants(principal: Principal, management: ApiIndex, invocation: Api
         yield {**who, "access": None, "api_id": None, "via": "identity_policy", "conditional": None,
                "actions": [], "statements": [], "conditions": None, "error": principal.error}
         return
-    identity = _entries(principal.identity, management, invocation)
+    identity = _by_action(_entries(principal.identity, management, invocation))
     if not identity:
         return
-    boundary = None if principal.boundary is None else _entries(principal.boundary, management, invocation)
-    allowed = frozenset().union(*(e.actions for e in identity if e.sourced.statement.effect == "Allow"))
+    boundary = None if principal.boundary is None else _by_action(_entries(principal.boundary, management, invocation))
     per_action: dict[str, Effective] = {}
     for action in catalogue().all:
-        if action not in allowed:  # most principals hold a few of the catalogue's actions
+        if action not in identity:  # most principals hold a few of the catalogue's actions
             continue
-        index = invocation if action.startswith("execute-api:") else management
-        found = _effective(identity, boundary, action, index.region_of)
+        found = _effective(identity, boundary, action)
         if found is not None:
             per_action[action] = found
     for level in LEVELS:
