@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 COLUMN_TYPES = {"VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP", "JSON", "VARCHAR[]"}
 PUSHDOWN_KINDS = {"filter", "parent", "param", "provider"}
-SCOPES = {"region", "local"}
+SCOPES = {"region", "global", "local"}  # global: once per account (IAM), region NULL
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
 
@@ -179,12 +179,12 @@ def load_table(path: Path) -> TableSpec:
     if scope not in SCOPES:
         raise SpecError(f"{path}: scope: {scope!r} is not one of {sorted(SCOPES)}")
     service = data.get("service")
-    if scope == "region" and not isinstance(service, str):
+    if scope != "local" and not isinstance(service, str):
         raise SpecError(f"{path}: service: missing (the boto3 service name, e.g. apigateway)")
     fetch_data = _need(data, "fetch", dict, "", path)
     fetch = _load_fetch(fetch_data, path)
     columns: list[ColumnSpec] = []
-    if scope == "region":
+    if scope != "local":
         columns += [ColumnSpec(n, t, d, path=p) for n, t, p, d in COMMON_COLUMNS]
     raw_columns = _need(data, "columns", list, "", path)
     seen = {c.name for c in columns}

@@ -40,6 +40,19 @@ JOIN aws_api_gatewayv2_api a ON a.api_id = r.api_id AND a.region = r.region
 WHERE r.authorization_type = 'NONE' AND NOT starts_with(r.route_key, 'OPTIONS')
   AND (a.protocol_type = 'HTTP' OR r.route_key = '$connect')
 ORDER BY a.region, api, r.route_key"""),
+    ("Who may change or invoke each API, and write access unused for 90 days (wrote_in_90_days false)",
+     """WITH writers AS (
+  SELECT DISTINCT CASE WHEN user_type = 'AssumedRole'
+         THEN user_identity -> 'sessionContext' -> 'sessionIssuer' ->> 'arn' ELSE user_arn END AS arn
+  FROM aws_cloudtrail_event
+  WHERE event_source = 'apigateway.amazonaws.com' AND event_time >= current_date - INTERVAL 90 DAY
+    AND read_only IS NOT TRUE AND error_code IS NULL)
+SELECT g.access, g.principal_type AS type, g.principal_name AS principal, g.via,
+       string_agg(DISTINCT coalesce(g.api_name, 'every API' || coalesce(' in ' || g.api_region, '')), ', ') AS apis,
+       bool_or(w.arn IS NOT NULL) FILTER (WHERE g.access = 'write') AS wrote_in_90_days
+FROM aws_api_gateway_access_grant g LEFT JOIN writers w ON w.arn = g.principal_arn
+WHERE g.access IN ('write', 'invoke') AND NOT g.service_linked
+GROUP BY ALL ORDER BY g.access DESC, principal"""),
 ]
 
 

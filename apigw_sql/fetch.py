@@ -462,6 +462,8 @@ class Fetcher:
             for row in parents:
                 if all(str(row.get(c)) in vals for c, vals in parent_constraints.items()):
                     units.append((targets[row["account_id"]], row["region"], row))
+        elif spec.scope == "global":  # IAM answers the same in every region: one unit per account
+            units = [(target, target.home_region, None) for target in self.targets()]
         else:
             for target in self.targets():
                 for region in self.regions(target, spec.service or "", query):
@@ -484,7 +486,7 @@ class Fetcher:
                   extra_params: dict[str, Any], constraints: dict[str, set[str]],
                   query: QueryFetch, bounds: dict[str, Any] | None = None,
                   siblings: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        context = {"$region": region, "$account_id": target.account_id, "$partition": target.partition,
+        context = {"$region": None if spec.scope == "global" else region, "$account_id": target.account_id, "$partition": target.partition,
                    "$parent": parent or {}}
         try:
             if spec.fetch.rows:

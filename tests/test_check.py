@@ -169,7 +169,9 @@ def test_severity_and_where_filters(check):
 def test_benchmarks_and_controls_listings(capsys):
     assert main(["benchmarks", "-o", "csv"]) == 0
     rows = {r["benchmark"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
-    assert set(rows) == {"fsbp", "cis_v5", "cis_v6", "apigateway", "cloudtrail", "cloudtrail_activity", "all"}
+    assert set(rows) == {"fsbp", "cis_v5", "cis_v6", "apigateway", "cloudtrail", "cloudtrail_activity",
+                         "least_privilege", "all"}
+    assert int(rows["least_privilege"]["controls"]) == 4
     assert int(rows["apigateway"]["controls"]) >= 39 and rows["fsbp"]["title"]
     assert main(["controls", "fsbp", "-o", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)

@@ -164,7 +164,8 @@ def test_selection_by_benchmark_id_alias_and_pattern():
     assert len(select(controls, ["all"])) == len(controls) == len(select(controls, []))
     with pytest.raises(SelectionError, match="did you mean apigateway_stage_xray_tracing_enabled"):
         select(controls, ["apigateway_stage_xray_tracing_enable"])
-    assert set(BENCHMARKS) == {"fsbp", "cis_v5", "cis_v6", "apigateway", "cloudtrail", "cloudtrail_activity", "all"}
+    assert set(BENCHMARKS) == {"fsbp", "cis_v5", "cis_v6", "apigateway", "cloudtrail", "cloudtrail_activity",
+                               "least_privilege", "all"}
 
 
 def test_severity_and_where_filters():

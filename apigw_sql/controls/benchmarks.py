@@ -5,6 +5,7 @@
 - ``apigateway``: every control whose home is ``queries/apigateway/`` (every API Gateway control lives there);
 - ``cloudtrail``: every control whose home is ``queries/cloudtrail/`` (the CloudTrail configuration controls);
 - ``cloudtrail_activity``: every control whose home is ``queries/cloudtrail_activity/``;
+- ``least_privilege``: every control whose home is ``queries/least_privilege/``;
 - ``all``: every control.
 
 A user's own folders of controls (``--controls-dir``) add benchmarks: a folder name that is not one of
@@ -25,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "apigateway": "Every API Gateway control: REST, HTTP and WebSocket stages, APIs, domains, keys and plans",
     "cloudtrail": "CloudTrail configuration: trails, their buckets, event selectors and event data stores",
     "cloudtrail_activity": "CloudTrail activity: what happened, correlated with what is configured",
+    "least_privilege": "Least privilege: who may change or invoke the APIs, and which write grants go unused",
     "all": "Every control apigw-sql ships, and the user's own",
 }
 # Folders a shipped control file may live in: each benchmark's.

@@ -23,6 +23,7 @@ from .ext_client_certificates import ClientCertificates
 from .ext_cloudtrail import CloudTrailExtensions
 from .ext_cloudtrail_lake import CloudTrailLake
 from .ext_ec2 import Ec2Extensions
+from .ext_iam import IamExtensions
 from .ext_rest_apis import RestApiShapes
 from .ext_rest_domains import RestDomains
 from .ext_rest_tags import RestTags
@@ -110,7 +111,7 @@ class SandboxApp:
         self.handlers: HandlerTable = {}
         extensions = (self.client_certificates, RestTags(self.client_certificates), RestApiShapes(),
                       self.rest_domains, self.http_apis, self.cloudtrail, StsExtensions(), Ec2Extensions(),
-                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake)
+                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake, IamExtensions())
         for extension in extensions:
             table = extension.handlers()
             overlap = set(table) & set(self.handlers)

@@ -74,6 +74,10 @@ DeleteAuthorizer, DisassociateWebACL, UpdateAccount, StopLogging and PutEventSel
 with includeValues=true and GetApiKey with includeValue=true; CreateApiKey by the root user (access key
 ROOTACCESSKEY); and 12 AccessDeniedException errors on GetRestApis in eu-west-1 from access key
 AKIASANDBOXPROBE0001.
+
+IAM (apigw_sql/sandbox/seed_iam.py): an admin role with AmazonAPIGatewayAdministrator, a CI user with
+apigateway:* on *, a role that may invoke every API, well-scoped deployer and invoker roles, a boundary-capped
+developer role, a group-inherited admin, and CloudTrail history in which some of them wrote and some never did.
 """
 from __future__ import annotations
 
@@ -83,6 +87,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cloudtrail_event import ROOT_ACCESS_KEY_ID
 from .sandbox import DEMO_ACCOUNT_ID, DEMO_REGIONS, control_request, make_client
+from .seed_iam import seed_iam
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -705,4 +710,5 @@ def seed_demo(target: Sandbox | str) -> dict[str, Any]:
     _cloudtrail(s)
     _accounts(s)
     _activity(s)
+    seed_iam(s.endpoint_url, s.client("iam", US), s.estate)  # principals and their history: seed_iam.py
     return s.estate

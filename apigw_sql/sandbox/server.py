@@ -53,6 +53,9 @@ class ServerThread:
     """Serves a new SandboxApp on 127.0.0.1 from a daemon thread."""
 
     def __init__(self, port: int = 0) -> None:
+        # AWS managed policies (AmazonAPIGatewayAdministrator, ...) exist in moto's IAM only with this set
+        # before its IAM backend is built; the demo estate attaches them.
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         from .middleware import SandboxApp
 
         # Flask logs every moto exception with a traceback; the sandbox turns those into AWS errors.
