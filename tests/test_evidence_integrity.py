@@ -140,7 +140,8 @@ def bad_files(day_folder: Path) -> dict[str, Path]:
     good = gzip.compress(json.dumps({"Records": [{"eventName": "X"}]}).encode())
     bodies = {"truncated": good[: len(good) // 2], "not gzip": b"<html>403 Forbidden</html>",
               "not json": gzip.compress(b"AWS log delivery test"), "an array": gzip.compress(b"[1, 2]"),
-              "no record list": gzip.compress(b'{"Records": 5}'), "empty": b""}
+              "no record list": gzip.compress(b'{"Records": 5}'), "empty": b"",
+              "records that are not objects": gzip.compress(b'{"Records": [1, "x"]}')}
     paths = {}
     for n, (what, body) in enumerate(bodies.items()):
         path = day_folder / f"{ACCOUNT}_CloudTrail_{US}_20240301T2359Z_BAD{n:05d}.json.gz"
@@ -181,8 +182,9 @@ def test_a_log_file_larger_than_256_mb_is_read(connect, tmp_path):
             fh.write(pad)
         fh.write(b'"}}, {"eventTime": "2024-05-01T10:00:00Z", "eventName": "GetRestApi"}]}')
     con = connect(regions=[US], cloudtrail_logs=[str(tmp_path / "logs")])
-    result = con.sql("SELECT event_name FROM aws_cloudtrail_log ORDER BY event_name")
-    assert not result.errors and result.rows == [("GetRestApi",), ("PutRestApi",)]
+    for _ in range(2):  # the second query reads it with the higher limit at once
+        result = con.sql("SELECT event_name FROM aws_cloudtrail_log ORDER BY event_name")
+        assert not result.errors and result.rows == [("GetRestApi",), ("PutRestApi",)]
 
 
 # ---- API key values ---------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ The evidence must survive a hostile bucket and bad files:
   three still match, and downloaded again otherwise;
 - one read_json scans every file, as fast as DuckDB reads; only when that scan fails does
   `LogFilesView.recover` read the files one by one, leave out those DuckDB cannot read (corrupt,
-  truncated, not ``{"Records": [...]}``) with a warning naming each, and the query is run again.
+  truncated, not ``{"Records": [...]}``) with a warning naming each (and a failed ReadLogFiles
+  entry), move those larger than SCAN_FILE_BYTES to a read of their own, and the query is run again.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ import threading
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -48,11 +49,14 @@ from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse
 from .record_sql import empty_select, records_select, replace_relation, sql_string
 from .scrub import scrub_log_file
 
-# The largest log file DuckDB reads, uncompressed: one file is one JSON object, and read_json refuses
-# an object above its maximum_object_size. CloudTrail documents no upper bound for a log file (it
-# delivers every few minutes whatever has gathered: a busy account's file can be hundreds of MB), and
-# gzip's own size field (ISIZE) stops at 4 GiB, so the limit is the largest DuckDB accepts (a
-# UINTEGER: 4 GiB - 1). It costs nothing for smaller files: DuckDB sizes its buffers by the object.
+# One log file is one JSON object, and read_json refuses an object above its maximum_object_size.
+# CloudTrail documents no upper bound for a log file (it delivers every few minutes whatever has
+# gathered: a busy account's file can be hundreds of MB), and gzip's own size field (ISIZE) stops at
+# 4 GiB, so the largest file read is the largest object DuckDB accepts (a UINTEGER: 4 GiB - 1). But
+# a limit above 256 MiB makes DuckDB's JSON buffers cost about 20% more CPU for every file, large or
+# not (benchmarks/cloudtrail_logs.py), so the scan of all files keeps SCAN_FILE_BYTES; a file that
+# exceeds it fails that scan, and recovery moves it to a second read_json with MAX_FILE_BYTES.
+SCAN_FILE_BYTES = 256 * 1024 * 1024
 MAX_FILE_BYTES = 2**32 - 1
 DOWNLOAD_THREADS = 8
 # How deep below a source to look for the AWSLogs/ folder, and how many folders to look into.
@@ -443,7 +447,9 @@ def collect_log_files(ctx: Any, sources: list[str]) -> list[str]:
     return paths
 
 
-# Files DuckDB could not read, by (path, size, mtime): later queries leave them out without a failed scan.
+# Files DuckDB could not read (why) or read only above SCAN_FILE_BYTES (LARGE), by (path, size, mtime):
+# later queries leave them out, or read them with MAX_FILE_BYTES, without a failed scan first.
+LARGE = ""
 _unreadable: dict[tuple[str, int, int], str] = {}
 _unreadable_lock = threading.Lock()
 
@@ -456,18 +462,18 @@ def _file_identity(path: str) -> tuple[str, int, int] | None:
     return path, info.st_size, info.st_mtime_ns
 
 
-def _read_json_sql(files: list[str]) -> str:
+def _read_json_sql(files: list[str], limit: int = SCAN_FILE_BYTES) -> str:
     return ("read_json([" + ", ".join(sql_string(f) for f in files) + "], format='unstructured', records=true, "
-            f"compression='gzip', filename=true, maximum_object_size={MAX_FILE_BYTES}, "
+            f"compression='gzip', filename=true, maximum_object_size={limit}, "
             "columns={'Records': 'JSON[]'})")
 
 
-def unreadable_reason(con: Any, path: str) -> str | None:
+def unreadable_reason(con: Any, path: str, limit: int = SCAN_FILE_BYTES) -> str | None:
     """Why DuckDB cannot read `path` as a CloudTrail log file (its error's first line), or None."""
     import duckdb
 
     try:
-        odd = con.execute(f"SELECT count(*) FROM (SELECT unnest(Records) AS j FROM {_read_json_sql([path])}) "
+        odd = con.execute(f"SELECT count(*) FROM (SELECT unnest(Records) AS j FROM {_read_json_sql([path], limit)}) "
                           "WHERE json_type(j) <> 'OBJECT'").fetchall()[0][0]
     except duckdb.Error as exc:
         return " ".join(str(exc).split("\n")[0].split())[:300]
@@ -485,6 +491,7 @@ class LogFilesView:
     files: list[str]
     origin: str = "log"
     on_skip: Callable[[str, str, str], None] | None = None
+    large_files: list[str] = field(default_factory=list)  # read with MAX_FILE_BYTES
 
     def _skip(self, path: str, reason: str) -> None:
         if self.on_skip is not None:
@@ -502,7 +509,16 @@ class LogFilesView:
         return (f"(SELECT account_id, region, log_file, unnest(Records) AS j FROM ("
                 f"SELECT regexp_extract(filename, {pattern}, 1) AS account_id, "
                 f"regexp_extract(filename, {pattern}, 2) AS region, {log_file} AS log_file, Records "
-                f"FROM {_read_json_sql(self.files)}))")
+                f"FROM {self._records_sql()}))")
+
+    def _records_sql(self) -> str:
+        """read_json of the files; the large ones in a read of their own, with the higher object limit."""
+        if not self.large_files:
+            return _read_json_sql(self.files)
+        if not self.files:
+            return _read_json_sql(self.large_files, MAX_FILE_BYTES)
+        return (f"(SELECT * FROM {_read_json_sql(self.files)} UNION ALL BY NAME "
+                f"SELECT * FROM {_read_json_sql(self.large_files, MAX_FILE_BYTES)})")
 
     def context(self) -> dict[str, str]:
         return {"$item": "j", "$account_id": "account_id", "$region": "region", "$log_file": "log_file",
@@ -511,16 +527,18 @@ class LogFilesView:
     def to_duckdb(self, con: Any, name: str) -> None:
         with _unreadable_lock:
             known = dict(_unreadable)
-        if known:  # files an earlier query found unreadable, unchanged since: left out at once
+        if known:  # files an earlier query found unreadable or large, unchanged since: at once
             kept = []
             for path in self.files:
                 reason = known.get(_file_identity(path))  # type: ignore[arg-type]
                 if reason is None:
                     kept.append(path)
+                elif reason == LARGE:
+                    self.large_files.append(path)
                 else:
                     self._skip(path, reason)
             self.files = kept
-        if not self.files:
+        if not self.files and not self.large_files:
             replace_relation(con, name, "VIEW", empty_select(self.columns))
             return
         replace_relation(con, name, "VIEW", records_select(self.columns, self.source_sql(), self.context()))
@@ -533,19 +551,34 @@ class LogFilesView:
         unreadable ones, each reported.
         """
         cursor = con.cursor()
+        bad: dict[str, str] = {}
+        large: list[str] = []
         try:
-            bad = {path: reason for path in self.files if (reason := unreadable_reason(cursor, path)) is not None}
+            for path in self.files:
+                reason = unreadable_reason(cursor, path)
+                if reason is not None and "maximum_object_size" in reason:
+                    reason = unreadable_reason(cursor, path, MAX_FILE_BYTES)
+                    if reason is None:
+                        large.append(path)
+                        continue
+                if reason is not None:
+                    bad[path] = reason
+            for path in self.large_files:
+                if (reason := unreadable_reason(cursor, path, MAX_FILE_BYTES)) is not None:
+                    bad[path] = reason
         finally:
             cursor.close()
-        if not bad:
+        if not bad and not large:
             return False
-        for path, reason in bad.items():
+        for path, reason in [*bad.items(), *((p, LARGE) for p in large)]:
             identity = _file_identity(path)
             if identity is not None:
                 with _unreadable_lock:
                     _unreadable[identity] = reason
-            self._skip(path, reason)
-        self.files = [f for f in self.files if f not in bad]
+            if reason != LARGE:
+                self._skip(path, reason)
+        self.files = [f for f in self.files if f not in bad and f not in large]
+        self.large_files = [f for f in self.large_files if f not in bad] + large
         self.to_duckdb(con, name)
         return True
 
