@@ -46,7 +46,7 @@ def private_dir(path: Path, owned: Path | None = None) -> Path:
         except FileExistsError:
             pass  # made meanwhile by another thread or process
         _tighten(folder, DIR_MODE)  # the umask may have removed bits; 0700 exactly
-    if owned is not None:
+    if owned is not None and path.is_relative_to(owned):  # never above what apigw-sql owns
         folder = path
         while True:
             _tighten(folder, DIR_MODE)
