@@ -23,7 +23,8 @@ scrub.scrubbed_json_sql, so no API key value recorded by a key operation is ever
 CAST(r."eventName" AS VARCHAR) AS "event_name",
   CAST(r."userIdentity"."arn" AS VARCHAR) AS "user_arn",
   CAST(TRY_CAST(r."eventTime" AS TIMESTAMPTZ) AS TIMESTAMP) AS "event_time",
-  CAST(CASE WHEN contains(...) THEN ... ELSE nullif(json_extract(j, '$.userIdentity'), 'null'::JSON) END AS JSON) AS "user_identity"
+  CAST(CASE WHEN contains(...) THEN ...
+  ELSE nullif(json_extract(j, '$.userIdentity'), 'null'::JSON) END AS JSON) AS "user_identity"
 """
 from __future__ import annotations
 
