@@ -95,6 +95,7 @@ class Connection:
         self._lock = threading.Lock()
         self.last_errors: list[FetchError] = []
         self._loaded: dict[str, frozenset] = {}  # table -> the cached calls its DuckDB copy was built from
+        self._providers: dict[str, Any] = {}  # table -> the provider that made its DuckDB relation
         self._declare_catalog()
 
     # ---- public API ------------------------------------------------------------------------
@@ -314,15 +315,18 @@ class Connection:
                 query = self._fetch_and_load(uses, on_progress)
             else:
                 uses, query = {}, QueryFetch(on_progress)
-            try:
-                rel = self.duck.sql(statement)
-                table = rel.to_arrow_table() if rel is not None else None
-                columns = list(rel.columns) if rel is not None else []
-                types = [str(t) for t in rel.types] if rel is not None else []
-            except duckdb.InterruptException:
-                raise Cancelled() from None
-            except duckdb.Error as exc:
-                raise QueryError(_duck_message(exc)) from None
+            while True:
+                try:
+                    rel = self.duck.sql(statement)
+                    table = rel.to_arrow_table() if rel is not None else None
+                    columns = list(rel.columns) if rel is not None else []
+                    types = [str(t) for t in rel.types] if rel is not None else []
+                    break
+                except duckdb.InterruptException:
+                    raise Cancelled() from None
+                except duckdb.Error as exc:
+                    if not self._recover(uses, exc):
+                        raise QueryError(_duck_message(exc)) from None
             # What this statement read: calls that answered and log sources listed, beside cache hits;
             # the session's own calls (who am I, which regions) read no table.
             reads = sum(1 for rec in self.fetcher.log[log_start:]
@@ -388,12 +392,31 @@ class Connection:
             table = self.catalog[table].parent
         return frozenset(calls)
 
+    def _recover(self, uses: dict[str, pushdown.TableUse], error: Exception) -> bool:
+        """After a failed statement: whether a provider it read repaired its relation (run it again, then).
+
+        A provider over files (log files) can leave out those DuckDB cannot read; each time one
+        does, it has fewer files, so the statement is run again a bounded number of times.
+        """
+        import duckdb
+
+        if isinstance(error, (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)):
+            return False  # the statement itself is wrong: no file was read
+        repaired = False
+        for name in uses:
+            provider = self._providers.get(name)
+            if provider is not None and hasattr(provider, "recover"):
+                repaired = provider.recover(self.duck, name, error) or repaired
+        return repaired
+
     def _load(self, spec: TableSpec, rows: Any) -> None:
         if hasattr(rows, "to_duckdb"):  # a provider that hands DuckDB a relation of its own
             rows.to_duckdb(self.duck, spec.name)
+            self._providers[spec.name] = rows
             kind = "VIEW" if spec.name in {n for n, sql in self._relations().items() if sql} else "TABLE"
             self.duck.execute(_comment_sql(kind, spec.name, spec.description))
             return
+        self._providers.pop(spec.name, None)
         import pyarrow as pa
 
         arrow = pa.table({c.name: pa.array([r.get(c.name) for r in rows], type=_arrow_type(c.type))

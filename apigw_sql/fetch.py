@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from .catalog import Catalog, TableSpec
+from .cloudtrail.scrub import scrub_lookup_page
 from .ratelimit import Cancelled, RateLimiter
 from .rowbuild import build_rows, get_path
 
@@ -556,6 +557,9 @@ def _manual_token(client: Any, operation: str) -> tuple[str, str] | None:
 
 
 def _scrub(service: str, operation: str, page: dict[str, Any]) -> None:
+    if (service, operation) == ("cloudtrail", "LookupEvents"):
+        scrub_lookup_page(page)  # the records of API key operations hold the key values
+        return
     where = SECRET_FIELDS.get((service, operation))
     if where is None:
         return

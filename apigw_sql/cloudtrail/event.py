@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import ColumnSpec
-from .log_files import LogFilesView, collect_log_files, sources_or_report
+from .log_files import LogFilesView, Problems, collect_log_files, sources_or_report
 from .record_sql import empty_select, records_select, replace_relation
 
 LOOKUP_TABLE = "aws_cloudtrail_lookup_event"
@@ -61,7 +61,7 @@ def event_rows(ctx: Any) -> Any:
     if sources is None:
         return LogFilesView(ctx.spec.columns, [])
     if sources:
-        return LogFilesView(ctx.spec.columns, collect_log_files(ctx, sources), origin="log")
+        return LogFilesView(ctx.spec.columns, collect_log_files(ctx, sources), origin="log", on_skip=Problems(ctx))
     constraints, bounds = lookup_pushdown(ctx)
     rows = ctx.fetcher.table_rows(LOOKUP_TABLE, constraints, ctx.query, bounds)
     return LookupRecordsTable(ctx.spec.columns, rows)

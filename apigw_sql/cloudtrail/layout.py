@@ -32,6 +32,9 @@ MAX_DAY_LISTINGS = 62
 
 _KEY = re.compile(r"(?:^|/)AWSLogs/(?:(o-[a-z0-9]+)/)?(\d{12})/CloudTrail/([a-z0-9-]+)/"
                   r"(\d{4})/(\d{2})/(\d{2})/([^/]+\.json\.gz)$")
+# The same below a known AWSLogs/ folder, anchored at both ends: nothing may come between the two.
+_BELOW_ANCHOR = re.compile(r"(?:(o-[a-z0-9]+)/)?(\d{12})/CloudTrail/([a-z0-9-]+)/"
+                           r"(\d{4})/(\d{2})/(\d{2})/([^/]+\.json\.gz)")
 _DELIVERED = re.compile(r"_(\d{8}T\d{4}Z)_")
 ACCOUNT = re.compile(r"^\d{12}$")
 ORG = re.compile(r"^o-[a-z0-9]+$")
@@ -57,9 +60,48 @@ def log_file_key(account_id: str, region: str, delivered: datetime, suffix: str,
             f"{account_id}_CloudTrail_{region}_{stamp}_{suffix}.json.gz")
 
 
-def parse_log_key(path: str) -> LogKey | None:
-    """Account, region, day folder and delivery minute of a log file path; None if not a log file."""
-    match = _KEY.search(path.replace("\\", "/"))
+def unsafe_key(key: str) -> str | None:
+    """Why an object key cannot be a file below the cache (None when it can).
+
+    A key is not a path: S3 keeps ``a/../b`` as it is written, and joined to a folder it would
+    point elsewhere. So a key with an empty, ``.`` or ``..`` segment, a leading ``/``, a backslash
+    or a NUL is refused.
+
+    >>> unsafe_key("AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/30/x.json.gz") is None
+    True
+    >>> unsafe_key("AWSLogs/1/CloudTrail/us-east-1/2026/11/30/../../../tmp/x.json.gz")
+    "a '..' segment"
+    >>> unsafe_key("/etc/x.json.gz"), unsafe_key("a//b.json.gz")
+    ('an empty segment (a leading, doubled or trailing /)', 'an empty segment (a leading, doubled or trailing /)')
+    """
+    if "\\" in key or "\0" in key:
+        return "a backslash or NUL"
+    for segment in key.split("/"):
+        if segment in (".", ".."):
+            return f"a {segment!r} segment"
+        if not segment:
+            return "an empty segment (a leading, doubled or trailing /)"
+    return None
+
+
+def parse_log_key(path: str, anchor: str | None = None) -> LogKey | None:
+    """Account, region, day folder and delivery minute of a log file path; None if not a log file.
+
+    With `anchor` (an ``AWSLogs/`` prefix the path was listed below) the path must be exactly
+    ``anchor`` + the delivery layout; without it, the layout is searched for in the path.
+
+    >>> key = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/30/x.json.gz"
+    >>> parse_log_key("m/" + key, anchor="m/AWSLogs/").region
+    'us-east-1'
+    >>> parse_log_key("m/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/30/y/" + key, anchor="m/AWSLogs/") is None
+    True
+    """
+    if anchor is not None:
+        if not path.startswith(anchor):
+            return None
+        match = _BELOW_ANCHOR.fullmatch(path[len(anchor):])
+    else:
+        match = _KEY.search(path.replace("\\", "/"))
     if match is None:
         return None
     org, account, region, year, month, day, name = match.groups()

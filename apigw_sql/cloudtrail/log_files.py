@@ -11,28 +11,53 @@ file is downloaded once. DuckDB then reads the files itself: a view over ``read_
 ``Records`` as ``JSON[]`` (no schema inference over the varied requestParameters) and turns each
 record into the columns with one json_transform (record_sql). Each source adds a ``ReadLogFiles``
 entry to the fetch log whose ``items`` is the number of files read.
+
+The evidence must survive a hostile bucket and bad files:
+- an object key is only used as a path below the cache when it is safe (layout.unsafe_key: no
+  ``.``/``..``/empty segment) and lies exactly in the delivery layout below its ``AWSLogs/`` folder;
+  every target path is resolved and must lie in its object's own ``ETAG/BUCKET/`` folder; a refused
+  key is a warning naming it and a failed ReadLogFiles entry in the fetch log;
+- a download is written through a temporary file and a rename, 0600 in 0700 folders, with the key
+  values of API key records redacted (scrub), beside a ``.source`` file that says which object
+  (ETag, size) it came from and what was written (SHA-256): a cached copy is reused only when all
+  three still match, and downloaded again otherwise;
+- one read_json scans every file, as fast as DuckDB reads; only when that scan fails does
+  `LogFilesView.recover` read the files one by one, leave out those DuckDB cannot read (corrupt,
+  truncated, not ``{"Records": [...]}``) with a warning naming each (and a failed ReadLogFiles
+  entry), move those larger than SCAN_FILE_BYTES to a read of their own, and the query is run again.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from ..catalog import ColumnSpec
 from ..fetch import CallFailed, CallRecord, CredentialsError, FetchError
+from ..private_files import private_dir, write_private_atomically
 from ..userconfig import config_file, read_config
-from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse_log_key
+from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse_log_key, unsafe_key
 from .record_sql import empty_select, records_select, replace_relation, sql_string
+from .scrub import scrub_log_file
 
-# The largest log file DuckDB accepts, uncompressed (CloudTrail's are a few MB at most).
-MAX_FILE_BYTES = 256 * 1024 * 1024
+# One log file is one JSON object, and read_json refuses an object above its maximum_object_size.
+# CloudTrail documents no upper bound for a log file (it delivers every few minutes whatever has
+# gathered: a busy account's file can be hundreds of MB), and gzip's own size field (ISIZE) stops at
+# 4 GiB, so the largest file read is the largest object DuckDB accepts (a UINTEGER: 4 GiB - 1). But
+# a limit above 256 MiB makes DuckDB's JSON buffers cost about 20% more CPU for every file, large or
+# not (benchmarks/cloudtrail_logs.py), so the scan of all files keeps SCAN_FILE_BYTES; a file that
+# exceeds it fails that scan, and recovery moves it to a second read_json with MAX_FILE_BYTES.
+SCAN_FILE_BYTES = 256 * 1024 * 1024
+MAX_FILE_BYTES = 2**32 - 1
 DOWNLOAD_THREADS = 8
 # How deep below a source to look for the AWSLogs/ folder, and how many folders to look into.
 SEARCH_DEPTH = 2
@@ -133,13 +158,14 @@ class LocalTree:
 
 
 class S3Tree:
-    """A bucket, listed with ListObjectsV2 through the executor."""
+    """A bucket, listed with ListObjectsV2 through the executor; keys that are not safe paths are set aside."""
 
     lists_recursively = True
 
     def __init__(self, bucket: str, call: Callable[..., list[dict[str, Any]]]):
         self.bucket = bucket
         self._call = call
+        self.refused: dict[str, str] = {}  # key -> why it is not used
 
     def dirs(self, prefix: str) -> list[str]:
         pages = self._call("ListObjectsV2", Bucket=self.bucket, Prefix=prefix, Delimiter="/")
@@ -151,8 +177,16 @@ class S3Tree:
         if start_after:
             params["StartAfter"] = start_after
         pages = self._call("ListObjectsV2", **params)
-        return [FoundFile(o["Key"], int(o.get("Size") or 0), o.get("ETag")) for page in pages
-                for o in page.get("Contents") or []]
+        found = []
+        for page in pages:
+            for o in page.get("Contents") or []:
+                key = str(o["Key"])
+                problem = unsafe_key(key) if key.endswith(".json.gz") else None
+                if problem is not None:
+                    self.refused[key] = problem
+                else:
+                    found.append(FoundFile(key, int(o.get("Size") or 0), o.get("ETag")))
+        return found
 
 
 def find_anchors(tree: Any, base: str) -> list[str]:
@@ -237,7 +271,7 @@ def find_log_files(tree: Any, anchor: str, flt: LogFilter, within: str = "") -> 
                 found += _region_files(tree, region_prefix, flt.window, compatible)
     kept = []
     for file in found:
-        key = parse_log_key(file.path)
+        key = parse_log_key(file.path, anchor)  # exactly the layout below this AWSLogs/ folder
         if key is not None and flt.wants(key) and file.path.startswith(within):
             kept.append(file)
     return sorted(kept, key=lambda f: f.path)
@@ -245,14 +279,78 @@ def find_log_files(tree: Any, anchor: str, flt: LogFilter, within: str = "") -> 
 
 # ---- reading -----------------------------------------------------------------------------------
 
+_ETAG = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+SOURCE_SUFFIX = ".source"  # beside each cached copy: the object it came from, and a digest of the copy
+
+
+class Problems:
+    """Reports files that are left out: a warning naming each, and a failed ReadLogFiles fetch-log entry."""
+
+    def __init__(self, ctx: Any):
+        self._ctx = ctx
+
+    def __call__(self, service: str, code: str, message: str) -> None:
+        ctx = self._ctx
+        report_problem(ctx, code, message)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        ctx.fetcher.note(CallRecord(ctx.spec.name, service, "ReadLogFiles", "", "", "{}", now, 0.0, 0, 0,
+                                    code, message))
+
+
+def cache_path(root: Path, etag: str | None, bucket: str, key: str) -> Path | None:
+    """Where the object's copy lies in the cache: ROOT/ETAG/BUCKET/KEY; None when that is not inside ROOT/ETAG/BUCKET/.
+
+    >>> cache_path(Path("/c"), '"0a1b"', "b", "AWSLogs/x.json.gz")
+    PosixPath('/c/0a1b/b/AWSLogs/x.json.gz')
+    >>> cache_path(Path("/c"), '"0a1b"', "b", "AWSLogs/../../../x.json.gz") is None
+    True
+    >>> cache_path(Path("/c"), '"../x"', "b", "AWSLogs/x.json.gz") is None
+    True
+    """
+    tag = (etag or "").strip('"') or "no-etag"
+    if not _ETAG.match(tag) or unsafe_key(bucket) or unsafe_key(key):
+        return None
+    home = root / tag / bucket
+    local = home / key
+    real_root, real_home, real_local = (Path(os.path.realpath(p)) for p in (root, home, local))
+    if real_local == real_home or not real_local.is_relative_to(real_home):
+        return None  # a key that climbs out of its object's own folder
+    if not real_home.is_relative_to(real_root):
+        return None
+    return local
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _cached_copy_matches(local: Path, file: FoundFile) -> bool:
+    """Whether `local` is the copy this process would write for `file`: same ETag, size and digest."""
+    try:
+        source = json.loads(Path(str(local) + SOURCE_SUFFIX).read_text(encoding="utf-8"))
+        data = local.read_bytes()
+    except (OSError, ValueError):
+        return False
+    return (isinstance(source, dict) and source.get("etag") == file.etag and source.get("size") == file.size
+            and source.get("sha256") == _digest(data))
+
+
 def _download(bucket: str, files: list[FoundFile], call: Callable[..., list[dict[str, Any]]],
-              root: Path) -> list[str]:
-    """Local copies of the objects, from the ETag-keyed cache or downloaded into it."""
+              root: Path, problems: Callable[[str, str, str], None] | None = None) -> list[str]:
+    """Local copies of the objects, from the ETag-keyed cache (when verified) or downloaded into it."""
+    private_dir(root, owned=root.parent)
+
+    def refuse(code: str, message: str) -> None:
+        if problems is not None:
+            problems("s3", code, message)
 
     def fetch(file: FoundFile) -> str | None:
-        etag = (file.etag or "").strip('"') or "no-etag"
-        local = root / etag / bucket / file.path
-        if local.is_file():
+        local = cache_path(root, file.etag, bucket, file.path)
+        if local is None:
+            refuse("LogKeyUnsafe", f"s3://{bucket}/{file.path} (ETag {file.etag}) is not a safe path below the "
+                                   f"log cache: skipped")
+            return None
+        if local.is_file() and _cached_copy_matches(local, file):
             return local.as_posix()
         params: dict[str, Any] = {"Bucket": bucket, "Key": file.path}
         if file.etag:
@@ -264,10 +362,15 @@ def _download(bucket: str, files: list[FoundFile], call: Callable[..., list[dict
         body = pages[0]["Body"].read() if pages and pages[0].get("Body") is not None else b""
         if not body:  # an empty object, or a cached answer whose body was read before: nothing to keep
             return None
-        local.parent.mkdir(parents=True, exist_ok=True)
-        partial = local.with_name(local.name + f".{os.getpid()}.part")
-        partial.write_bytes(body)
-        os.replace(partial, local)
+        if file.size and len(body) != file.size:
+            refuse("LogFileIncomplete", f"s3://{bucket}/{file.path}: {len(body)} bytes read where the listing "
+                                        f"said {file.size}: skipped")
+            return None
+        kept = scrub_log_file(body)  # no API key value is ever written to disk
+        private_dir(local.parent, owned=root)
+        write_private_atomically(local, kept)
+        source = {"etag": file.etag, "size": file.size, "sha256": _digest(kept)}
+        write_private_atomically(Path(str(local) + SOURCE_SUFFIX), json.dumps(source).encode())
         return local.as_posix()
 
     with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS, thread_name_prefix="apigw-sql-logs") as pool:
@@ -297,7 +400,10 @@ def _s3_files(ctx: Any, source: LogSource, flt: LogFilter) -> tuple[list[str], l
     tree = S3Tree(bucket, call)
     anchors = find_anchors(tree, source.path)
     found = [f for a in anchors for f in find_log_files(tree, a, flt, source.path)]
-    return anchors, _download(bucket, found, call, cache_root())
+    problems = Problems(ctx)
+    for key, why in sorted(tree.refused.items()):
+        problems("s3", "LogKeyUnsafe", f"s3://{bucket}/{key} has {why}: not a log file path, skipped")
+    return anchors, _download(bucket, found, call, cache_root(), problems)
 
 
 def collect_log_files(ctx: Any, sources: list[str]) -> list[str]:
@@ -334,17 +440,60 @@ def collect_log_files(ctx: Any, sources: list[str]) -> list[str]:
     return paths
 
 
+# Files DuckDB could not read (why) or read only above SCAN_FILE_BYTES (LARGE), by (path, size, mtime):
+# later queries leave them out, or read them with MAX_FILE_BYTES, without a failed scan first.
+LARGE = ""
+_unreadable: dict[tuple[str, int, int], str] = {}
+_unreadable_lock = threading.Lock()
+
+
+def _file_identity(path: str) -> tuple[str, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return path, info.st_size, info.st_mtime_ns
+
+
+def _read_json_sql(files: list[str], limit: int = SCAN_FILE_BYTES) -> str:
+    return ("read_json([" + ", ".join(sql_string(f) for f in files) + "], format='unstructured', records=true, "
+            f"compression='gzip', filename=true, maximum_object_size={limit}, "
+            "columns={'Records': 'JSON[]'})")
+
+
+def unreadable_reason(con: Any, path: str, limit: int = SCAN_FILE_BYTES) -> str | None:
+    """Why DuckDB cannot read `path` as a CloudTrail log file (its error's first line), or None."""
+    import duckdb
+
+    try:
+        odd = con.execute(f"SELECT count(*) FROM (SELECT unnest(Records) AS j FROM {_read_json_sql([path], limit)}) "
+                          "WHERE json_type(j) <> 'OBJECT'").fetchall()[0][0]
+    except duckdb.Error as exc:
+        return " ".join(str(exc).split("\n")[0].split())[:300]
+    return f"{odd} of its Records are not JSON objects" if odd else None
+
+
 @dataclass
 class LogFilesView:
-    """A provider: the engine asks it for a DuckDB relation, and it makes a view over read_json."""
+    """A provider: the engine asks it for a DuckDB relation, and it makes a view over read_json.
+
+    `on_skip(service, code, message)` reports a file left out because DuckDB cannot read it.
+    """
 
     columns: tuple[ColumnSpec, ...]
     files: list[str]
     origin: str = "log"
+    on_skip: Callable[[str, str, str], None] | None = None
+    large_files: list[str] = field(default_factory=list)  # read with MAX_FILE_BYTES
+
+    def _skip(self, path: str, reason: str) -> None:
+        if self.on_skip is not None:
+            service = "s3" if path.startswith(cache_root().as_posix() + "/") else "local"
+            self.on_skip(service, "LogFileUnreadable", f"{path} is not a readable CloudTrail log file, skipped "
+                                                       f"(the other files are read): {reason}")
 
     def source_sql(self) -> str:
         """One row per record: j (the record), and the account, region and log file of its file."""
-        files = "[" + ", ".join(sql_string(f) for f in self.files) + "]"
         pattern = sql_string(SQL_PATH_PATTERN)
         root = cache_root().as_posix() + "/"
         # A cached S3 object is ROOT/ETAG/BUCKET/KEY: show it as s3://BUCKET/KEY.
@@ -353,18 +502,78 @@ class LogFilesView:
         return (f"(SELECT account_id, region, log_file, unnest(Records) AS j FROM ("
                 f"SELECT regexp_extract(filename, {pattern}, 1) AS account_id, "
                 f"regexp_extract(filename, {pattern}, 2) AS region, {log_file} AS log_file, Records "
-                f"FROM read_json({files}, format='unstructured', records=true, compression='gzip', filename=true, "
-                f"maximum_object_size={MAX_FILE_BYTES}, columns={{'Records': 'JSON[]'}})))")
+                f"FROM {self._records_sql()}))")
+
+    def _records_sql(self) -> str:
+        """read_json of the files; the large ones in a read of their own, with the higher object limit."""
+        if not self.large_files:
+            return _read_json_sql(self.files)
+        if not self.files:
+            return _read_json_sql(self.large_files, MAX_FILE_BYTES)
+        return (f"(SELECT * FROM {_read_json_sql(self.files)} UNION ALL BY NAME "
+                f"SELECT * FROM {_read_json_sql(self.large_files, MAX_FILE_BYTES)})")
 
     def context(self) -> dict[str, str]:
         return {"$item": "j", "$account_id": "account_id", "$region": "region", "$log_file": "log_file",
                 "$origin": sql_string(self.origin)}
 
     def to_duckdb(self, con: Any, name: str) -> None:
-        if not self.files:
+        with _unreadable_lock:
+            known = dict(_unreadable)
+        if known:  # files an earlier query found unreadable or large, unchanged since: at once
+            kept = []
+            for path in self.files:
+                reason = known.get(_file_identity(path))  # type: ignore[arg-type]
+                if reason is None:
+                    kept.append(path)
+                elif reason == LARGE:
+                    self.large_files.append(path)
+                else:
+                    self._skip(path, reason)
+            self.files = kept
+        if not self.files and not self.large_files:
             replace_relation(con, name, "VIEW", empty_select(self.columns))
             return
         replace_relation(con, name, "VIEW", records_select(self.columns, self.source_sql(), self.context()))
+
+    def recover(self, con: Any, name: str, error: Exception) -> bool:
+        """After a failed query: leaves out the files DuckDB cannot read; True when the view changed.
+
+        Only called when a query over the view failed, so the healthy path pays nothing: each file is
+        read on its own (on a cursor of the same database), and the view is made again without the
+        unreadable ones, each reported.
+        """
+        cursor = con.cursor()
+        bad: dict[str, str] = {}
+        large: list[str] = []
+        try:
+            for path in self.files:
+                reason = unreadable_reason(cursor, path)
+                if reason is not None and "maximum_object_size" in reason:
+                    reason = unreadable_reason(cursor, path, MAX_FILE_BYTES)
+                    if reason is None:
+                        large.append(path)
+                        continue
+                if reason is not None:
+                    bad[path] = reason
+            for path in self.large_files:
+                if (reason := unreadable_reason(cursor, path, MAX_FILE_BYTES)) is not None:
+                    bad[path] = reason
+        finally:
+            cursor.close()
+        if not bad and not large:
+            return False
+        for path, reason in [*bad.items(), *((p, LARGE) for p in large)]:
+            identity = _file_identity(path)
+            if identity is not None:
+                with _unreadable_lock:
+                    _unreadable[identity] = reason
+            if reason != LARGE:
+                self._skip(path, reason)
+        self.files = [f for f in self.files if f not in bad and f not in large]
+        self.large_files = [f for f in self.large_files if f not in bad] + large
+        self.to_duckdb(con, name)
+        return True
 
 
 def sources_or_report(ctx: Any) -> list[str] | None:
@@ -385,4 +594,4 @@ def log_rows(ctx: Any) -> LogFilesView:
         print("note: aws_cloudtrail_log is empty: name CloudTrail log folders or s3://bucket/prefix with "
               f"--cloudtrail-logs or cloudtrail_logs = [...] in {config_file()}", file=sys.stderr, flush=True)
         return LogFilesView(ctx.spec.columns, [])
-    return LogFilesView(ctx.spec.columns, collect_log_files(ctx, sources))
+    return LogFilesView(ctx.spec.columns, collect_log_files(ctx, sources), on_skip=Problems(ctx))

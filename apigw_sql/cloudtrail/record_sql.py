@@ -9,7 +9,8 @@ The scalar columns (text, flags, times) are read by one json_transform per recor
 exactly those fields: one parse, and lenient (a value of an unexpected type becomes NULL rather than
 failing the query). JSON columns (requestParameters, userIdentity...) are extracted on their own,
 so a query pays for them only when it uses them, and only for the rows its filters keep. A JSON
-null reads as SQL NULL either way.
+null reads as SQL NULL either way. Every JSON column (the whole record included) goes through
+scrub.scrubbed_json_sql, so no API key value recorded by a key operation is ever shown.
 
 >>> from apigw_sql.catalog import ColumnSpec
 >>> cols = [ColumnSpec("event_name", "VARCHAR", "x.", path="eventName"),
@@ -22,7 +23,8 @@ null reads as SQL NULL either way.
 CAST(r."eventName" AS VARCHAR) AS "event_name",
   CAST(r."userIdentity"."arn" AS VARCHAR) AS "user_arn",
   CAST(TRY_CAST(r."eventTime" AS TIMESTAMPTZ) AS TIMESTAMP) AS "event_time",
-  CAST(nullif(json_extract(j, '$.userIdentity'), 'null'::JSON) AS JSON) AS "user_identity"
+  CAST(CASE WHEN contains(...) THEN ...
+  ELSE nullif(json_extract(j, '$.userIdentity'), 'null'::JSON) END AS JSON) AS "user_identity"
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ import json
 from typing import Any, Iterable
 
 from ..catalog import ColumnSpec
+from .scrub import scrubbed_json_sql
 
 # The column types of table files, as json_transform types.
 _TRANSFORM_TYPES = {"VARCHAR": "VARCHAR", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN",
@@ -89,8 +92,10 @@ def select_list(columns: Iterable[ColumnSpec], context: dict[str, str]) -> str:
         path = column.path or ""
         if path.startswith("$"):
             expr = context.get(path, "NULL")
+            if path == "$item":
+                expr = scrubbed_json_sql(expr)
         elif column.type == "JSON":
-            expr = f"nullif(json_extract(j, {sql_string('$.' + path)}), 'null'::JSON)"
+            expr = scrubbed_json_sql(f"nullif(json_extract(j, {sql_string('$.' + path)}), 'null'::JSON)")
         else:
             expr = _field_sql(path.split("."), schema)
             if column.type == "TIMESTAMP":

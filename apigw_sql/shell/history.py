@@ -1,5 +1,7 @@
 """Where the shell keeps its history: `$XDG_DATA_HOME/apigw-sql/history` (~/.local/share by default).
 
+The history holds the queries typed, so it is created 0600 in a 0700 folder (private_files).
+
 >>> str(history_path({"XDG_DATA_HOME": "/data"}))
 '/data/apigw-sql/history'
 """
@@ -8,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Mapping
+
+from ..private_files import private_dir, private_file
 
 
 def history_path(env: Mapping[str, str] | None = None) -> Path:
@@ -22,8 +26,8 @@ def open_history() -> tuple[Any, str | None]:
 
     path = history_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(exist_ok=True)
+        private_dir(path.parent, owned=path.parent)
+        private_file(path)
         with path.open("a", encoding="utf-8"):
             pass
     except OSError as exc:

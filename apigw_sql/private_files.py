@@ -1,0 +1,82 @@
+"""Files only their owner can read: the log cache, downloaded logs and the shell's history.
+
+They hold audit evidence and the queries typed, so whatever the umask: folders 0700, files 0600.
+`private_dir` creates every missing folder 0700 (as the XDG base directory specification asks of
+the base folders too) and tightens the folders apigw-sql owns (the ones passed as `owned`, e.g.
+``~/.cache/apigw-sql``) when they exist with looser modes; folders above those (``~/.cache``,
+``$XDG_CACHE_HOME``) are the user's, and are left as they are when they exist.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """chmod to `mode` when the current mode differs; a path someone else owns is left alone."""
+    try:
+        info = path.lstat()
+        if stat.S_IMODE(info.st_mode) != mode and info.st_uid == os.geteuid():
+            os.chmod(path, mode)
+    except OSError:
+        pass  # not ours to change, or gone: using it fails later with a clear error
+
+
+def private_dir(path: Path, owned: Path | None = None) -> Path:
+    """Creates `path` and its missing parents 0700; folders from `owned` down to `path` are made 0700.
+
+    `owned` (an ancestor of `path`, or `path` itself) is the first folder that belongs to
+    apigw-sql; its existing modes are tightened, the modes of folders above it are not.
+    """
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, DIR_MODE)
+        except FileExistsError:
+            pass  # made meanwhile by another thread or process
+        _tighten(folder, DIR_MODE)  # the umask may have removed bits; 0700 exactly
+    if owned is not None and path.is_relative_to(owned):  # never above what apigw-sql owns
+        folder = path
+        while True:
+            _tighten(folder, DIR_MODE)
+            if folder == owned or folder.parent == folder:
+                break
+            folder = folder.parent
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Creates `path` (empty) 0600 if missing, else tightens its mode to 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    os.close(fd)
+    _tighten(path, FILE_MODE)
+    return path
+
+
+def write_private_atomically(path: Path, data: bytes) -> None:
+    """Writes `data` to `path` 0600 through a temporary file in the same folder and a rename.
+
+    A reader never sees a half-written file, and a failed write leaves the previous one in place.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:  # mkstemp makes the file 0600
+            fh.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
