@@ -32,6 +32,12 @@ SECRET_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
     ("apigateway", "GetUsagePlanKey"): ("", "value"),
     ("apigateway", "GetApiKey"): ("", "value"),
 }
+# Most combinations of pushed `param` values one unit sends as separate calls (IN lists on
+# customer_id): above it the unit makes the one unfiltered call and DuckDB filters. 10 calls are one
+# second at API Gateway's steady 10 requests/s, and as many pages as the unfiltered GetApiKeys takes
+# for 250 keys at its default page size of 25: a short IN list on a large estate still saves calls, a
+# long one costs no more than a full listing of a mid-sized estate (2,000 values were 4,000 calls).
+MAX_PARAM_COMBINATIONS = 10
 # Tokens of list calls that botocore has no paginator for (apigatewayv2 GetApiMappings, GetVpcLinks,
 # wafv2 ListWebACLs).
 _NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"),
@@ -452,13 +458,48 @@ class Fetcher:
         siblings = [parent for _, _, parent in units if parent is not None]
         futures: list[Future] = []
         for target, region, parent in units:
-            for extra in _param_combinations(param_values):
+            for extra in self._param_calls(spec, target, region, parent, param_values):
                 futures.append(self._pool.submit(self._run_unit, spec, target, region, parent, extra,
                                                  constraints, query, bounds, siblings))
         rows: list[dict[str, Any]] = []
         for fut in futures:
             rows.extend(fut.result())
         return rows
+
+    def _param_calls(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
+                     param_values: list[tuple[str | None, list[str]]]) -> list[dict[str, Any]]:
+        """The extra parameters of one unit's calls: one set per combination of pushed `param` values,
+        or the single unfiltered call ([{}]) when that costs no more.
+
+        DuckDB applies the whole WHERE either way, so this only decides what the unit costs. The
+        combinations are sent while there are at most MAX_PARAM_COMBINATIONS of them and, when the
+        unfiltered call was made before, while they cost fewer calls than its pages did (a fresh
+        cached answer costs none; cached combinations cost none either).
+        """
+        if not param_values or spec.fetch.rows:  # a rows function reads ctx.constraints itself
+            return [{}]
+        combos = _param_combinations(param_values)
+        if len(combos) > MAX_PARAM_COMBINATIONS:
+            return [{}]
+        context = {"$region": region, "$account_id": target.account_id, "$partition": target.partition,
+                   "$parent": parent or {}}
+        params = {k: _bind(v, context) for k, v in spec.fetch.params.items()}
+
+        def cost(extra: dict[str, Any]) -> int | None:
+            """Calls the answer would take: 0 when fresh in the cache, its pages when stale, None if never made."""
+            key = (target.account_id, region, spec.service or "", spec.fetch.operation or "",
+                   json.dumps({**params, **extra}, sort_keys=True, default=str))
+            with self._lock:
+                hit = self._cache.get(key)
+            if hit is None or not isinstance(hit[1], list):
+                return None
+            return 0 if time.monotonic() - hit[0] < self.config.ttl else len(hit[1])
+
+        unfiltered = cost({})
+        if unfiltered is None:
+            return combos
+        per_value = sum(1 if known is None else known for known in map(cost, combos))  # a new call: 1 page at least
+        return [{}] if per_value >= unfiltered else combos
 
     def _run_unit(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
                   extra_params: dict[str, Any], constraints: dict[str, set[str]],
