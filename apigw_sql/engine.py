@@ -17,6 +17,7 @@ from . import pushdown
 from .catalog import Catalog, TableSpec, load_catalog
 from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch
 from .ratelimit import Cancelled
+from .readonly import ReadOnlyViolation
 
 _FILE_LIKE = re.compile(r"[./\\*]")
 # Statements that only read: after anything else, the tables it names are rebuilt on next use.
@@ -275,7 +276,7 @@ class Connection:
                 for name, fut in futures.items():
                     try:
                         rows[name] = fut.result()
-                    except CredentialsError as exc:
+                    except (CredentialsError, ReadOnlyViolation) as exc:  # the query cannot be answered as asked
                         self.fetcher.cancel_event.set()
                         raise QueryError(str(exc)) from None
         if self.fetcher.cancel_event.is_set():

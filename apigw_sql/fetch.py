@@ -9,7 +9,6 @@ others are still answered.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,11 +18,10 @@ from typing import Any, Callable, Iterable
 
 from .catalog import Catalog, TableSpec
 from .ratelimit import Cancelled, RateLimiter
+from .readonly import ReadOnlyViolation
+from .readonly import guard as _read_only_guard
 from .rowbuild import build_rows, get_path
 
-READ_ONLY = re.compile(r"^(Get|List|Describe|Lookup)[A-Z]")
-# Parameters that would make a read-only call return a secret.
-SECRET_PARAMS = {"includeValue", "includeValues", "WithDecryption"}
 # Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
 # every page before it is cached, so no secret is ever held, loaded or shown.
 SECRET_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
@@ -42,10 +40,6 @@ MAX_PARAM_COMBINATIONS = 10
 # wafv2 ListWebACLs).
 _NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"),
                 ("Marker", "NextMarker"))
-
-
-class ReadOnlyViolation(RuntimeError):
-    """An operation that could change or reveal something was about to be sent."""
 
 
 class CredentialsError(RuntimeError):
@@ -552,15 +546,6 @@ class CallFailed(Exception):
 
 
 # Public name: a rows function that makes several calls may catch it to keep the rows it has.
-
-
-def _read_only_guard(model: Any = None, params: dict[str, Any] | None = None, **_: Any) -> None:
-    name = getattr(model, "name", "")
-    if not READ_ONLY.match(name):
-        raise ReadOnlyViolation(f"refused {name}: apigw-sql only reads (Get, List, Describe, Lookup)")
-    for key in SECRET_PARAMS & set(params or {}):
-        if params and params[key]:
-            raise ReadOnlyViolation(f"refused {name} with {key}=true: apigw-sql never fetches secret values")
 
 
 def _manual_token(client: Any, operation: str) -> tuple[str, str] | None:
