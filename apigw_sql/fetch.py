@@ -95,6 +95,8 @@ class FetchError:
             return "throttled past the retries: retry later, or narrow the query with WHERE region/API id"
         if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
             return "the endpoint is unreachable: check the network, the region, or AWS_ENDPOINT_URL"
+        if code in ("ConnectionClosedError", "IncompleteReadError", "ResponseParserError"):
+            return "the connection or the answer broke on the way: run the query again (nothing of it was kept)"
         if code == "OptInRequired" or code == "InvalidClientTokenId":
             return "the region is not enabled for this account: leave it out with --regions"
         if code.startswith("LogSource"):
@@ -271,6 +273,7 @@ class Fetcher:
         with self._lock:  # creating clients from one session is not thread-safe
             client = session.client(service, **kwargs)
         client.meta.events.register("before-parameter-build", _read_only_guard)
+        client.meta.events.register("before-parse", _refuse_broken_body)
         return client
 
     def client(self, target: Target, service: str, region: str) -> Any:
@@ -347,6 +350,7 @@ class Fetcher:
                        expected_errors: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
         import botocore.exceptions as bx
         from botocore import xform_name
+        from botocore.parsers import ResponseParserError
 
         client = self.client(target, service, region)
         method = xform_name(operation)
@@ -377,7 +381,7 @@ class Fetcher:
                              expected_errors)
             except ReadOnlyViolation:
                 raise
-            except bx.BotoCoreError as exc:
+            except (bx.BotoCoreError, ResponseParserError) as exc:  # the latter: an answer that does not parse
                 code = type(exc).__name__
                 self._failed(table, target, service, region, operation, param_text, started_at, started,
                              code, str(exc), 0, query)
@@ -546,6 +550,35 @@ class CallFailed(Exception):
 
 
 # Public name: a rows function that makes several calls may catch it to keep the rows it has.
+
+
+def _refuse_broken_body(operation_model: Any = None, response_dict: dict[str, Any] | None = None,
+                        **_: Any) -> None:
+    """botocore's before-parse handler: a successful answer that is cut off or not JSON is a failure.
+
+    botocore reads a body shorter than its Content-Length without complaint (it turns urllib3's check
+    off) and parses JSON it cannot decode as {"message": body}: a broken answer would become an empty
+    page, cached and shown as the truth. Raising here makes it a failed call (IncompleteReadError,
+    ResponseParserError).
+    """
+    import botocore.exceptions as bx
+    from botocore.parsers import ResponseParserError
+
+    if not response_dict or response_dict.get("status_code", 500) >= 300:
+        return
+    body = response_dict.get("body")
+    if not isinstance(body, bytes) or (operation_model is not None and operation_model.http.get("method") == "HEAD"):
+        return  # a stream (S3 GetObject: botocore checks its length as it is read), or no body by design
+    headers = response_dict.get("headers") or {}
+    length = str(headers.get("content-length") or "")
+    if length.isdigit() and int(length) != len(body):
+        raise bx.IncompleteReadError(actual_bytes=len(body), expected_bytes=int(length))
+    protocol = operation_model.metadata.get("protocol") if operation_model is not None else None
+    if body.strip() and protocol in ("json", "rest-json") and not headers.get("content-encoding"):
+        try:
+            json.loads(body)
+        except ValueError:
+            raise ResponseParserError("the answer is not valid JSON") from None
 
 
 def _manual_token(client: Any, operation: str) -> tuple[str, str] | None:
