@@ -286,6 +286,12 @@ class Connection:
         existing = self._relations() if rows else {}
         for name, table_rows in rows.items():
             signature = self._signature(name, query)
+            if signature is not None:
+                # With the filters: under a pushed filter the same cached calls can give fewer rows (a child
+                # keeps only the matching parents), and a parent's calls are touched for its children too.
+                use = uses[name]
+                signature |= {("filters", repr(sorted((c, sorted(map(str, v))) for c, v in use.constraints.items())),
+                               repr(sorted(use.bounds.items())))}
             if signature is not None and self._loaded.get(name) == signature and name in existing:
                 continue  # built from the very same cached calls: the rows are the same
             self._load(self.catalog[name], table_rows)
