@@ -205,6 +205,21 @@ def test_a_fault_loses_only_what_it_breaks_and_says_so(sandbox, healthy, faults,
         assert code == 2 and scenario.code in text  # a control could not be judged everywhere
 
 
+def test_a_malformed_xml_answer_is_a_reported_failure(sandbox, faults):
+    """botocore's XML parser raises an error outside its own hierarchy: it is reported like any other."""
+    faults(Scenario([dict(service="ec2", operation="DescribeRegions", kind="malformed")], "ResponseParserError"))
+    con = apigw_sql.connect(endpoint_url=sandbox.endpoint_url, max_attempts=1, rate_limit=False)  # every region
+    try:
+        result = con.sql("SELECT DISTINCT region FROM aws_api_gateway_rest_api")
+        assert sorted(result.rows) == [(EU,), (US,)]  # the regions botocore knows for the service were read
+        [error] = result.errors
+        assert (error.operation, error.code) == ("DescribeRegions", "ResponseParserError")
+        assert con.sql("SELECT operation, error_code FROM apigw_sql_fetch_log WHERE error_code IS NOT NULL").rows \
+            == [("DescribeRegions", "ResponseParserError")]
+    finally:
+        con.close()
+
+
 def test_a_fault_kind_the_sandbox_does_not_know_is_refused(sandbox):
     from apigw_sql.sandbox.sandbox import SandboxError
 
