@@ -173,13 +173,23 @@ description = "What the call returned."
 '''
 
 
+SECRET = "guard-test-not-to-be-shown"
+
+
+@pytest.fixture(scope="module")
+def secrets(sandbox):
+    """A secret and a SecureString parameter in the sandbox: what the old guard let a table file read."""
+    sandbox.client("secretsmanager", "us-east-1").create_secret(Name="guard-test/db", SecretString=SECRET)
+    sandbox.client("ssm", "us-east-1").put_parameter(Name="/guard-test/db", Value=SECRET, Type="SecureString")
+
+
 @pytest.mark.parametrize("service, operation, params, message", [
-    ("secretsmanager", "GetSecretValue", '{ SecretId = "prod/db" }', "never fetches secret values"),
-    ("ssm", "GetParametersByPath", '{ Path = "/", WithDecryption = true }', "never fetches secret values"),
+    ("secretsmanager", "GetSecretValue", '{ SecretId = "guard-test/db" }', "never fetches secret values"),
+    ("ssm", "GetParametersByPath", '{ Path = "/guard-test", WithDecryption = true }', "never fetches secret values"),
     ("ssm", "DescribeParameters", "{}", "no apigw-sql table reads it"),
 ])
-def test_a_table_file_that_reads_a_secret_is_a_one_line_error(sandbox, tmp_path, service, operation, params,
-                                                              message):
+def test_a_table_file_that_reads_a_secret_is_a_one_line_error(sandbox, secrets, tmp_path, service, operation,
+                                                              params, message):
     name = f"custom_{operation.lower()}"
     (tmp_path / f"{name}.toml").write_text(SECRET_TABLE.format(name=name, service=service, operation=operation,
                                                                params=params))
@@ -188,7 +198,7 @@ def test_a_table_file_that_reads_a_secret_is_a_one_line_error(sandbox, tmp_path,
                            "--endpoint-url", sandbox.endpoint_url, "--regions", "us-east-1", "--max-attempts", "1",
                            "--no-rate-limit"], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 3, done.stderr
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in done.stderr and SECRET not in done.stdout + done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"error: refused {service}:{operation}") and message in line
     events = sandbox.client("cloudtrail", "us-east-1").lookup_events(
