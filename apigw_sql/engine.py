@@ -18,6 +18,7 @@ from . import pushdown
 from .catalog import Catalog, TableSpec, load_catalog
 from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch, ReadOnlyViolation
 from .ratelimit import Cancelled
+from .readonly import ReadOnlyViolation
 
 # sqlglot logs "Falling back to parsing as a 'Command'" for statements it does not model (LOAD, CALL):
 # the engine then reads them by tokens (_analyze_by_tokens), so the line is noise on a user's stderr.
@@ -357,7 +358,7 @@ class Connection:
                 for name, fut in futures.items():
                     try:
                         rows[name] = fut.result()
-                    except CredentialsError as exc:
+                    except (CredentialsError, ReadOnlyViolation) as exc:  # the query cannot be answered as asked
                         self.fetcher.cancel_event.set()
                         raise QueryError(str(exc)) from None
                     except ReadOnlyViolation as exc:  # a table file asks for a call the guard refuses
@@ -371,6 +372,12 @@ class Connection:
         existing = self._relations() if rows else {}
         for name, table_rows in rows.items():
             signature = self._signature(name, query)
+            if signature is not None:
+                # With the filters: under a pushed filter the same cached calls can give fewer rows (a child
+                # keeps only the matching parents), and a parent's calls are touched for its children too.
+                use = uses[name]
+                signature |= {("filters", repr(sorted((c, sorted(map(str, v))) for c, v in use.constraints.items())),
+                               repr(sorted(use.bounds.items())))}
             if signature is not None and self._loaded.get(name) == signature and name in existing:
                 continue  # built from the very same cached calls: the rows are the same
             self._load(self.catalog[name], table_rows)

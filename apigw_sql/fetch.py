@@ -9,7 +9,6 @@ others are still answered.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,11 +19,10 @@ from typing import Any, Callable, Iterable
 from .catalog import Catalog, TableSpec
 from .cloudtrail.scrub import scrub_lookup_page
 from .ratelimit import Cancelled, RateLimiter
+from .readonly import ReadOnlyViolation
+from .readonly import guard as _read_only_guard
 from .rowbuild import build_rows, get_path
 
-READ_ONLY = re.compile(r"^(Get|List|Describe|Lookup)[A-Z]")
-# Parameters that would make a read-only call return a secret.
-SECRET_PARAMS = {"includeValue", "includeValues", "WithDecryption"}
 # Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
 # every page before it is cached, so no secret is ever held, loaded or shown.
 SECRET_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
@@ -33,14 +31,16 @@ SECRET_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
     ("apigateway", "GetUsagePlanKey"): ("", "value"),
     ("apigateway", "GetApiKey"): ("", "value"),
 }
+# Most combinations of pushed `param` values one unit sends as separate calls (IN lists on
+# customer_id): above it the unit makes the one unfiltered call and DuckDB filters. 10 calls are one
+# second at API Gateway's steady 10 requests/s, and as many pages as the unfiltered GetApiKeys takes
+# for 250 keys at its default page size of 25: a short IN list on a large estate still saves calls, a
+# long one costs no more than a full listing of a mid-sized estate (2,000 values were 4,000 calls).
+MAX_PARAM_COMBINATIONS = 10
 # Tokens of list calls that botocore has no paginator for (apigatewayv2 GetApiMappings, GetVpcLinks,
 # wafv2 ListWebACLs).
 _NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"),
                 ("Marker", "NextMarker"))
-
-
-class ReadOnlyViolation(RuntimeError):
-    """An operation that could change or reveal something was about to be sent."""
 
 
 class CredentialsError(RuntimeError):
@@ -96,6 +96,8 @@ class FetchError:
             return "throttled past the retries: retry later, or narrow the query with WHERE region/API id"
         if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
             return "the endpoint is unreachable: check the network, the region, or AWS_ENDPOINT_URL"
+        if code in ("ConnectionClosedError", "IncompleteReadError", "ResponseParserError"):
+            return "the connection or the answer broke on the way: run the query again (nothing of it was kept)"
         if code == "OptInRequired" or code == "InvalidClientTokenId":
             return "the region is not enabled for this account: leave it out with --regions"
         if code.startswith("LogSource"):
@@ -288,6 +290,7 @@ class Fetcher:
         with self._lock:  # creating clients from one session is not thread-safe
             client = session.client(service, **kwargs)
         client.meta.events.register("before-parameter-build", _read_only_guard)
+        client.meta.events.register("before-parse", _refuse_broken_body)
         return client
 
     def client(self, target: Target, service: str, region: str) -> Any:
@@ -395,10 +398,7 @@ class Fetcher:
                              expected_errors)
             except ReadOnlyViolation:
                 raise
-            except ResponseParserError as exc:  # the endpoint is not AWS, or the body was cut short
-                self._failed(table, target, service, region, operation, param_text, started_at, started,
-                             "ResponseParserError", str(exc), 0, query)
-            except bx.BotoCoreError as exc:
+            except (bx.BotoCoreError, ResponseParserError) as exc:  # the latter: an answer that does not parse
                 code = type(exc).__name__
                 self._failed(table, target, service, region, operation, param_text, started_at, started,
                              code, str(exc), 0, query)
@@ -475,13 +475,48 @@ class Fetcher:
         siblings = [parent for _, _, parent in units if parent is not None]
         futures: list[Future] = []
         for target, region, parent in units:
-            for extra in _param_combinations(param_values):
+            for extra in self._param_calls(spec, target, region, parent, param_values):
                 futures.append(self._pool.submit(self._run_unit, spec, target, region, parent, extra,
                                                  constraints, query, bounds, siblings))
         rows: list[dict[str, Any]] = []
         for fut in futures:
             rows.extend(fut.result())
         return rows
+
+    def _param_calls(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
+                     param_values: list[tuple[str | None, list[str]]]) -> list[dict[str, Any]]:
+        """The extra parameters of one unit's calls: one set per combination of pushed `param` values,
+        or the single unfiltered call ([{}]) when that costs no more.
+
+        DuckDB applies the whole WHERE either way, so this only decides what the unit costs. The
+        combinations are sent while there are at most MAX_PARAM_COMBINATIONS of them and, when the
+        unfiltered call was made before, while they cost fewer calls than its pages did (a fresh
+        cached answer costs none; cached combinations cost none either).
+        """
+        if not param_values or spec.fetch.rows:  # a rows function reads ctx.constraints itself
+            return [{}]
+        combos = _param_combinations(param_values)
+        if len(combos) > MAX_PARAM_COMBINATIONS:
+            return [{}]
+        context = {"$region": region, "$account_id": target.account_id, "$partition": target.partition,
+                   "$parent": parent or {}}
+        params = {k: _bind(v, context) for k, v in spec.fetch.params.items()}
+
+        def cost(extra: dict[str, Any]) -> int | None:
+            """Calls the answer would take: 0 when fresh in the cache, its pages when stale, None if never made."""
+            key = (target.account_id, region, spec.service or "", spec.fetch.operation or "",
+                   json.dumps({**params, **extra}, sort_keys=True, default=str))
+            with self._lock:
+                hit = self._cache.get(key)
+            if hit is None or not isinstance(hit[1], list):
+                return None
+            return 0 if time.monotonic() - hit[0] < self.config.ttl else len(hit[1])
+
+        unfiltered = cost({})
+        if unfiltered is None:
+            return combos
+        per_value = sum(1 if known is None else known for known in map(cost, combos))  # a new call: 1 page at least
+        return [{}] if per_value >= unfiltered else combos
 
     def _run_unit(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
                   extra_params: dict[str, Any], constraints: dict[str, set[str]],
@@ -536,13 +571,33 @@ class CallFailed(Exception):
 # Public name: a rows function that makes several calls may catch it to keep the rows it has.
 
 
-def _read_only_guard(model: Any = None, params: dict[str, Any] | None = None, **_: Any) -> None:
-    name = getattr(model, "name", "")
-    if not READ_ONLY.match(name):
-        raise ReadOnlyViolation(f"refused {name}: apigw-sql only reads (Get, List, Describe, Lookup)")
-    for key in SECRET_PARAMS & set(params or {}):
-        if params and params[key]:
-            raise ReadOnlyViolation(f"refused {name} with {key}=true: apigw-sql never fetches secret values")
+def _refuse_broken_body(operation_model: Any = None, response_dict: dict[str, Any] | None = None,
+                        **_: Any) -> None:
+    """botocore's before-parse handler: a successful answer that is cut off or not JSON is a failure.
+
+    botocore reads a body shorter than its Content-Length without complaint (it turns urllib3's check
+    off) and parses JSON it cannot decode as {"message": body}: a broken answer would become an empty
+    page, cached and shown as the truth. Raising here makes it a failed call (IncompleteReadError,
+    ResponseParserError).
+    """
+    import botocore.exceptions as bx
+    from botocore.parsers import ResponseParserError
+
+    if not response_dict or response_dict.get("status_code", 500) >= 300:
+        return
+    body = response_dict.get("body")
+    if not isinstance(body, bytes) or (operation_model is not None and operation_model.http.get("method") == "HEAD"):
+        return  # a stream (S3 GetObject: botocore checks its length as it is read), or no body by design
+    headers = response_dict.get("headers") or {}
+    length = str(headers.get("content-length") or "")
+    if length.isdigit() and int(length) != len(body):
+        raise bx.IncompleteReadError(actual_bytes=len(body), expected_bytes=int(length))
+    protocol = operation_model.metadata.get("protocol") if operation_model is not None else None
+    if body.strip() and protocol in ("json", "rest-json") and not headers.get("content-encoding"):
+        try:
+            json.loads(body)
+        except ValueError:
+            raise ResponseParserError("the answer is not valid JSON") from None
 
 
 def _manual_token(client: Any, operation: str) -> tuple[str, str] | None:

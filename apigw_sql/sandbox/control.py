@@ -6,9 +6,9 @@ answers itself (never passed to moto, never recorded as CloudTrail events).
 
     GET    /_sandbox/health
     GET    /_sandbox/faults                 list
-    POST   /_sandbox/faults                 {service, region, operation, code, status, message, count} -> {id}
+    POST   /_sandbox/faults                 {service, region, operation, code, status, message, count, kind} -> {id}
     DELETE /_sandbox/faults[/ID]            all, or one
-    POST   /_sandbox/delays                 {seconds, service, region, operation}; 0 seconds removes
+    POST   /_sandbox/delays                 {seconds, service, region, operation, count}; 0 seconds removes
     DELETE /_sandbox/delays
     POST   /_sandbox/events                 {region, records: [...]} -> {eventIds}
     POST   /_sandbox/trail-status           {trail, region, fields: {LatestDeliveryError: ..., ...}}

@@ -6,6 +6,8 @@
 - Integrations keep connectionId (moto drops it from PutIntegration) and authorizers keep
   identityValidationExpression (moto drops it from CreateAuthorizer).
 - GetAccount omits a cleared cloudwatchRoleArn (moto returns "" or null), as AWS does.
+- GetApiKeys honours `customerId` (moto ignores it and lists every key, so one call per customer would
+  repeat every key).
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ class RestApiShapes:
             ("apigateway", "CreateAuthorizer"): self._create_authorizer,
             ("apigateway", "GetAccount"): self._get_account,
             ("apigateway", "UpdateAccount"): self._get_account,
+            ("apigateway", "GetApiKeys"): self._filter_api_keys,
         }
         for name in ("GetRestApi", "CreateRestApi", "UpdateRestApi", "PutRestApi", "ImportRestApi"):
             table[("apigateway", name)] = self._escape_one_policy
@@ -102,6 +105,17 @@ class RestApiShapes:
         if reply.ok and isinstance(data, dict):
             return reply.with_json({k: v for k, v in data.items() if v not in (None, "")})
         return reply
+
+    # API keys: the customerId filter
+
+    def _filter_api_keys(self, call: Call, forward: Forward) -> Reply:
+        reply = forward()
+        data = reply.json()
+        customer = call.param("customerId")
+        if not customer or not reply.ok or not isinstance(data, dict):
+            return reply
+        data["item"] = [key for key in data.get("item") or [] if key.get("customerId") == customer]
+        return reply.with_json(data)
 
     # Resources: methods only with embed=methods
 

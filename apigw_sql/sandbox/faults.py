@@ -1,8 +1,18 @@
 """Injected failures and latency: rules that match requests by service, region and operation.
 
-Tests use them to see how the engine reacts to AccessDenied in one region, to throttling, and to a
-slow call interrupted by Ctrl-C. They live in the server process and are set over the control endpoint,
-so they work whether the server runs in a thread or in a child process.
+Tests use them to see how the engine reacts to AccessDenied in one region, to throttling, to a slow
+call interrupted by Ctrl-C, and to a broken network or server. They live in the server process and are
+set over the control endpoint, so they work whether the server runs in a thread or in a child process.
+
+A fault's `kind` says how the request fails:
+
+- ``error``: an AWS error reply with `code` and `status` (AccessDenied, 429 TooManyRequestsException, 5xx).
+- ``reset``: the connection is dropped (closed with a TCP reset) before any answer.
+- ``truncate``: the real answer, cut after half its body while its Content-Length promises all of it.
+- ``malformed``: the real status with a body that does not parse (half the real body, and a length
+  that matches it), as a broken proxy or server would send.
+
+A delay with a `count` slows only the next `count` matching requests (a read timeout that clears).
 """
 from __future__ import annotations
 
@@ -47,18 +57,23 @@ class Matcher:
         return not self.operation or _norm(self.operation) == _norm(operation)
 
 
+FAULT_KINDS = ("error", "reset", "truncate", "malformed")
+
+
 @dataclass
 class Fault(Matcher):
     code: str = "AccessDeniedException"
     status: int = 403
     message: str | None = None  # None: a message that fits the code
     count: int | None = None  # None: until removed
+    kind: str = "error"  # one of FAULT_KINDS; code, status and message apply to "error" only
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 
 @dataclass
 class Delay(Matcher):
     seconds: float = 0.0
+    count: int | None = None  # None: until removed
 
 
 class FaultRules:
@@ -73,6 +88,8 @@ class FaultRules:
         fault = Fault(**{k: v for k, v in spec.items() if k in Fault.__dataclass_fields__ and k != "id"})
         if fault.count is not None and fault.count <= 0:
             raise ValueError("count must be a positive number of requests, or null for every request")
+        if fault.kind not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}, not {fault.kind!r}")
         if not fault.message:
             fault.message = default_message(fault.code, fault.operation)
         with self._lock:
@@ -109,6 +126,8 @@ class FaultRules:
     def set_delay(self, spec: dict[str, Any]) -> None:
         """Sets the latency of matching requests; 0 seconds removes the rule for that service and operation."""
         delay = Delay(**{k: v for k, v in spec.items() if k in Delay.__dataclass_fields__})
+        if delay.count is not None and delay.count <= 0:
+            raise ValueError("count must be a positive number of requests, or null for every request")
         with self._lock:
             self._delays = [d for d in self._delays
                             if (d.service, d.region, _norm(d.operation)) != (delay.service, delay.region,
@@ -122,6 +141,12 @@ class FaultRules:
 
     def delay_for(self, service: str | None, signing_name: str | None, region: str | None,
                   operation: str | None) -> float:
+        """The latency of this request: the longest matching delay, counting counted ones down."""
         with self._lock:
-            return max((d.seconds for d in self._delays if d.matches(service, signing_name, region, operation)),
-                       default=0.0)
+            matching = [d for d in self._delays if d.matches(service, signing_name, region, operation)]
+            for delay in matching:
+                if delay.count is not None:
+                    delay.count -= 1
+                    if delay.count <= 0:
+                        self._delays.remove(delay)
+            return max((d.seconds for d in matching), default=0.0)

@@ -1,12 +1,14 @@
 """The sandbox's WSGI application: moto, wrapped by what moto lacks.
 
 Every request is identified (service, region, operation), may be delayed or failed by an injected
-fault, is answered by an extension or by moto, and is then recorded as a CloudTrail event in the
+fault (an AWS error, a reset connection, a truncated or malformed answer: faults.py), is answered by an extension or by moto, and is then recorded as a CloudTrail event in the
 region it was sent to. Requests to the control endpoint (/_sandbox/...) and to moto's own API
 (/moto-api/...) are neither identified nor recorded.
 """
 from __future__ import annotations
 
+import socket
+import struct
 import time
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
@@ -90,6 +92,25 @@ def _raw_path(environ: dict[str, Any]) -> str:
             raw = "/" + raw.split("://", 1)[1].partition("/")[2]
         return raw or "/"
     return quote(environ.get("PATH_INFO", "/"))
+
+
+def _reset_connection(environ: dict[str, Any]) -> None:
+    """Drops the request's connection with a TCP reset: no answer at all, as a crashed proxy gives."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close() sends RST
+        sock.shutdown(socket.SHUT_RDWR)  # now: the handler would wait for another request on it
+    raise ConnectionResetError("sandbox fault: connection reset")  # werkzeug drops the connection quietly
+
+
+def _broken(reply: Reply, kind: str) -> Reply:
+    """The reply cut in half: with its full Content-Length (truncate) or with a matching one (malformed)."""
+    full = reply.body or b"{}"
+    half = full[:len(full) // 2]
+    length = len(full) if kind == "truncate" else len(half)
+    headers = [(k, v) for k, v in reply.headers
+               if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")]
+    return Reply(reply.status, [*headers, ("Content-Length", str(length))], half)
 
 
 class SandboxApp:
@@ -182,10 +203,14 @@ class SandboxApp:
         if delay:
             time.sleep(delay)
         fault = self.faults.take_fault(*where)
-        if fault is not None:
+        if fault is not None and fault.kind == "reset":
+            _reset_connection(environ)
+        if fault is not None and fault.kind == "error":
             reply = error_reply(operation.protocol, fault.code, fault.message, fault.status, call.request_id)
         else:
             reply = self._answer(call, forward)
+            if fault is not None:
+                reply = _broken(reply, fault.kind)
 
         request_id = reply.header("x-amzn-RequestId") or reply.header("x-amz-request-id")
         if request_id:

@@ -179,16 +179,17 @@ class Sandbox:
 
     def add_fault(self, service: str | None = None, region: str | None = None, operation: str | None = None,
                   code: str = "AccessDeniedException", status: int = 403, message: str | None = None,
-                  count: int | None = None) -> str:
+                  count: int | None = None, kind: str = "error") -> str:
         """Makes matching requests fail with this AWS error (all of them, or the next `count`); returns its id.
 
         `service` is a botocore service name or a signing name ("apigateway" covers v1 and v2);
         `operation` is the API name (GetRestApis) or the boto3 method name (get_rest_apis). Without a
         `message`, one that fits the code is used ("... is not authorized to perform: ...", "Rate exceeded").
+        `kind` "reset", "truncate" or "malformed" breaks the connection or the answer instead (faults.py).
         """
         return str(self._control("POST", "faults", {"service": service, "region": region, "operation": operation,
                                                     "code": code, "status": status, "message": message,
-                                                    "count": count})["id"])
+                                                    "count": count, "kind": kind})["id"])
 
     def remove_fault(self, fault_id: str) -> None:
         self._control("DELETE", f"faults/{fault_id}")
@@ -197,10 +198,10 @@ class Sandbox:
         self._control("DELETE", "faults")
 
     def set_delay(self, seconds: float, service: str | None = None, operation: str | None = None,
-                  region: str | None = None) -> None:
-        """Adds `seconds` of latency to matching requests; 0 removes that rule."""
+                  region: str | None = None, count: int | None = None) -> None:
+        """Adds `seconds` of latency to matching requests (all, or the next `count`); 0 removes that rule."""
         self._control("POST", "delays", {"seconds": seconds, "service": service, "operation": operation,
-                                         "region": region})
+                                         "region": region, "count": count})
 
     def clear_delays(self) -> None:
         self._control("DELETE", "delays")
