@@ -65,12 +65,14 @@ class Connection:
     def __init__(self, *, profile: str | None = None, regions: list[str] | None = None,
                  endpoint_url: str | None = None, ttl: float = 300.0, max_attempts: int = 5,
                  rate_limit: bool = True, database: str = ":memory:", catalog: Catalog | None = None,
-                 pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None):
+                 pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None,
+                 max_wait: float = 180.0):
         import duckdb
 
         self.catalog = catalog or load_catalog()
         self.config = FetchConfig(profile=profile, regions=regions, endpoint_url=endpoint_url, ttl=ttl,
-                                  max_attempts=max_attempts, rate_limit=rate_limit, workers=workers,
+                                  max_attempts=max_attempts, max_wait=max_wait, rate_limit=rate_limit,
+                                  workers=workers,
                                   cloudtrail_logs=list(cloudtrail_logs) if cloudtrail_logs is not None else None)
         self.fetcher = Fetcher(self.catalog, self.config)
         self.duck = duckdb.connect(database)
@@ -269,7 +271,9 @@ class Connection:
         local = [u for u in uses.values() if self.catalog[u.name].scope == "local"]
         rows: dict[str, Any] = {}
         if remote:
-            with ThreadPoolExecutor(max_workers=min(8, len(remote)), thread_name_prefix="apigw-sql-table") as pool:
+            # Every table of the plan at once: their calls all wait in the scheduler, which keeps each
+            # quota busy (a table waiting on GetResources' 2.5/s leaves the account's 10/s to the others).
+            with ThreadPoolExecutor(max_workers=len(remote), thread_name_prefix="apigw-sql-table") as pool:
                 futures = {u.name: pool.submit(self.fetcher.table_rows, u.name, u.constraints, query, u.bounds)
                            for u in remote}
                 for name, fut in futures.items():

@@ -2,9 +2,11 @@
 rate limits, the read-only guard, the call cache and the fetch log.
 
 A table names its calls; this module decides how many to make. Work is split into units
-(one account x region x parent row); units run in a thread pool, so regions and parents are
-fetched in parallel under the shared rate limiter. A unit that fails is reported and the
-others are still answered.
+(one account x region x parent row); units run in a thread pool, so regions, parents and the
+tables of one plan are fetched at once. Every page of every call, retries included, is sent
+through the session's one scheduler (``scheduler.py``), which paces it at AWS's quotas at send
+time and retries throttled calls until ``max_wait``. A unit that fails is reported and the others
+are still answered.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from .catalog import Catalog, TableSpec
-from .ratelimit import Cancelled, RateLimiter
+from .ratelimit import Cancelled
+from .scheduler import Scheduler
 from .rowbuild import build_rows, get_path
 
 READ_ONLY = re.compile(r"^(Get|List|Describe|Lookup)[A-Z]")
@@ -36,6 +39,9 @@ SECRET_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
 # wafv2 ListWebACLs).
 _NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"),
                 ("Marker", "NextMarker"))
+# Units waiting for their calls hold a thread each: enough that the calls of every table of a plan
+# are waiting in the scheduler at once (threads are created only as units need them).
+UNIT_THREADS = 256
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -51,8 +57,9 @@ class FetchConfig:
     profile: str | None = None
     regions: list[str] | None = None       # None: every region enabled for the account
     endpoint_url: str | None = None        # None: boto3's own resolution, which honours AWS_ENDPOINT_URL
-    max_attempts: int = 5                  # attempts per call, the first included (botocore standard mode)
-    rate_limit: bool = True
+    max_attempts: int = 5                  # attempts per call after a server error, the first included
+    max_wait: float = 180.0                # seconds a throttled call is retried before it is reported failed
+    rate_limit: bool = True                # pace calls at AWS's quotas (throttled calls are retried either way)
     ttl: float = 300.0
     workers: int = 16
     connect_timeout: float = 5.0
@@ -92,7 +99,8 @@ class FetchError:
         if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
             return "grant the read-only permission or narrow the regions with --regions"
         if "Throttl" in code or code in ("TooManyRequestsException", "RequestLimitExceeded"):
-            return "throttled past the retries: retry later, or narrow the query with WHERE region/API id"
+            return ("throttled for longer than --max-wait: retry later, raise --max-wait, or narrow the query "
+                    "with WHERE region/API id")
         if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
             return "the endpoint is unreachable: check the network, the region, or AWS_ENDPOINT_URL"
         if code == "OptInRequired" or code == "InvalidClientTokenId":
@@ -132,6 +140,8 @@ class Progress:
     throttled: int = 0
     failed: int = 0
     tables: set[str] = field(default_factory=set)
+    planned_calls: int = 0   # calls known to be needed so far, those made included (never below calls)
+    rate: float = 0.0        # calls/s the quotas allow now for the calls waiting: ETA = (planned - calls) / rate
 
 
 class QueryFetch:
@@ -159,8 +169,17 @@ class QueryFetch:
             self.progress.calls += calls
             self.progress.cache_hits += cache_hits
             self.progress.throttled += throttled
+            self.progress.planned_calls = max(self.progress.planned_calls, self.progress.calls)
         if self.on_progress is not None:
             self.on_progress(self.progress)
+
+    def plan(self, calls: int) -> None:
+        """`calls` more calls are known to be needed (negative: fewer than announced)."""
+        with self._lock:
+            self.progress.planned_calls = max(self.progress.calls, self.progress.planned_calls + calls)
+
+    def set_rate(self, rate: float) -> None:
+        self.progress.rate = rate
 
 
 class UnitContext:
@@ -210,7 +229,8 @@ class Fetcher:
     def __init__(self, catalog: Catalog, config: FetchConfig | None = None):
         self.catalog = catalog
         self.config = config or FetchConfig()
-        self.limiter = RateLimiter(enabled=self.config.rate_limit)
+        self.scheduler = Scheduler(enabled=self.config.rate_limit, max_inflight=self.config.workers,
+                                   max_wait=self.config.max_wait, max_attempts=self.config.max_attempts)
         self.log: list[CallRecord] = []
         self.cancel_event = threading.Event()
         self._targets: list[Target] | None = None
@@ -220,7 +240,10 @@ class Fetcher:
         self._cache_tables: dict[tuple, set[str]] = {}  # which tables read each cached call
         self._inflight: dict[tuple, threading.Lock] = {}
         self._lock = threading.RLock()
-        self._pool = ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="apigw-sql-fetch")
+        self._pool = ThreadPoolExecutor(max_workers=max(self.config.workers, UNIT_THREADS),
+                                        thread_name_prefix="apigw-sql-fetch")
+        self._depths: dict[str, int] = {}
+        self._unit = threading.local()  # the planned call of the unit this thread runs, not yet made
 
     # ---- accounts, regions, clients -------------------------------------------------------
     def targets(self) -> list[Target]:
@@ -242,7 +265,11 @@ class Fetcher:
         sts = self._make_client(session, "sts", home)
         started = time.monotonic()
         try:
-            identity = sts.get_caller_identity()
+            outcome = self.scheduler.send("sts", "GetCallerIdentity", "", home, sts.get_caller_identity,
+                                          self.cancel_event)
+            if outcome.error is not None:
+                raise outcome.error
+            identity = outcome.value
         except (bx.NoCredentialsError, bx.PartialCredentialsError):
             raise CredentialsError("no AWS credentials found: configure a profile (aws configure), set "
                                    "AWS_PROFILE or AWS_ACCESS_KEY_ID, or try the sandbox with --sandbox") from None
@@ -262,7 +289,8 @@ class Fetcher:
     def _make_client(self, session: Any, service: str, region: str) -> Any:
         from botocore.config import Config
 
-        config = Config(retries={"mode": "standard", "total_max_attempts": self.config.max_attempts},
+        # No botocore retries: they would bypass the scheduler's buckets; it retries every call itself.
+        config = Config(retries={"mode": "standard", "total_max_attempts": 1},
                         connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout,
                         max_pool_connections=self.config.workers, user_agent_extra="apigw-sql")
         kwargs: dict[str, Any] = {"region_name": region, "config": config}
@@ -345,56 +373,71 @@ class Fetcher:
     def _call_uncached(self, table: str, target: Target, service: str, region: str, operation: str,
                        params: dict[str, Any], query: QueryFetch,
                        expected_errors: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """Every page of the call, one scheduled request each: a page is a token, the last one too."""
         import botocore.exceptions as bx
         from botocore import xform_name
 
         client = self.client(target, service, region)
-        method = xform_name(operation)
-        paginate = client.can_paginate(method)
+        method = getattr(client, xform_name(operation))
+        pager = _Pager(client, xform_name(operation), operation)
         pages: list[dict[str, Any]] = []
         param_text = json.dumps(params, sort_keys=True, default=str)
-        iterator = iter(client.get_paginator(method).paginate(**params)) if paginate else None
-        token_in = _manual_token(client, operation) if not paginate else None
         call_params = dict(params)
+        priority = self._depth(table)
         while True:
             if self.cancel_event.is_set():
                 raise Cancelled()
-            self.limiter.acquire(service, operation, target.account_id, region, self.cancel_event)
+            self._take_planned_call(query)
             started_at, started = _now(), time.monotonic()
-            try:
-                if iterator is not None:
-                    try:
-                        page = next(iterator)
-                    except StopIteration:
-                        break
-                else:
-                    page = getattr(client, method)(**call_params)
-            except bx.ClientError as exc:
-                err = exc.response.get("Error", {})
-                retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            outcome = self.scheduler.send(service, operation, target.account_id, region,
+                                          lambda: method(**call_params), self.cancel_event, priority)
+            query.set_rate(self.scheduler.rate())
+            error = outcome.error
+            if isinstance(error, bx.ClientError):
+                err = error.response.get("Error", {})
                 self._failed(table, target, service, region, operation, param_text, started_at, started,
-                             err.get("Code") or "ClientError", err.get("Message") or str(exc), retries, query,
-                             expected_errors)
-            except ReadOnlyViolation:
-                raise
-            except bx.BotoCoreError as exc:
-                code = type(exc).__name__
+                             err.get("Code") or "ClientError", err.get("Message") or str(error), outcome.throttled,
+                             query, expected_errors)
+            elif isinstance(error, ReadOnlyViolation):
+                raise error
+            elif isinstance(error, bx.BotoCoreError):
                 self._failed(table, target, service, region, operation, param_text, started_at, started,
-                             code, str(exc), 0, query)
-            retries = page.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                             type(error).__name__, str(error), outcome.throttled, query)
+            elif error is not None:
+                raise error
+            page = outcome.value
+            assert page is not None
             page.pop("ResponseMetadata", None)
             _scrub(service, operation, page)
             self._record(CallRecord(table, service, operation, target.account_id, region, param_text, started_at,
-                                    (time.monotonic() - started) * 1000, _count_items(page), retries))
-            query.tick(calls=1, throttled=retries)
+                                    (time.monotonic() - started) * 1000, _count_items(page), outcome.throttled))
+            query.tick(calls=1, throttled=outcome.throttled)
             pages.append(page)
-            if iterator is None:
-                token = page.get(token_in[1]) if token_in else None
-                if not token or len(pages) > 10000:
-                    break
-                call_params[token_in[0]] = token  # type: ignore[index]
+            following = pager.next_params(call_params, page)
+            if following is None or len(pages) > 10000:
+                break
+            call_params = following
+            query.plan(1)  # the next page is known to be needed now
+            self._unit.planned = getattr(self._unit, "planned", 0) + 1
         return pages
 
+    def _take_planned_call(self, query: QueryFetch) -> None:
+        """Counts a call about to be made against its unit's plan, or adds it to the plan."""
+        if getattr(self._unit, "planned", 0) > 0:
+            self._unit.planned -= 1
+        else:
+            query.plan(1)
+
+    def _depth(self, table: str) -> int:
+        """How many parents a table has: the scheduler sends parents' calls first."""
+        depth = self._depths.get(table)
+        if depth is None:
+            depth, name = 0, self.catalog[table].parent if table in self.catalog else None
+            while name is not None and depth < 16:
+                depth += 1
+                name = self.catalog[name].parent if name in self.catalog else None
+            self._depths[table] = depth
+        return depth
     def _failed(self, table: str, target: Target, service: str, region: str, operation: str, params: str,
                 started_at: datetime, started: float, code: str, message: str, retries: int,
                 query: QueryFetch, expected_errors: frozenset[str] = frozenset()) -> None:
@@ -453,6 +496,7 @@ class Fetcher:
         futures: list[Future] = []
         for target, region, parent in units:
             for extra in _param_combinations(param_values):
+                query.plan(1)  # at least one call per unit (it is taken back if the cache answers)
                 futures.append(self._pool.submit(self._run_unit, spec, target, region, parent, extra,
                                                  constraints, query, bounds, siblings))
         rows: list[dict[str, Any]] = []
@@ -466,6 +510,7 @@ class Fetcher:
                   siblings: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         context = {"$region": region, "$account_id": target.account_id, "$partition": target.partition,
                    "$parent": parent or {}}
+        self._unit.planned = 1
         try:
             if spec.fetch.rows:
                 items: Iterable[Any] = spec.rows_function()(
@@ -479,9 +524,14 @@ class Fetcher:
             return build_rows(spec, items, context)
         except CallFailed:
             return []
+        finally:
+            if self._unit.planned:  # announced but not made (answered from the cache, or failed early)
+                query.plan(-self._unit.planned)
+            self._unit.planned = 0
 
     def close(self) -> None:
         self.cancel_event.set()
+        self.scheduler.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def clear_cache(self, table: str | None = None) -> None:
@@ -520,6 +570,57 @@ def _read_only_guard(model: Any = None, params: dict[str, Any] | None = None, **
     for key in SECRET_PARAMS & set(params or {}):
         if params and params[key]:
             raise ReadOnlyViolation(f"refused {name} with {key}=true: apigw-sql never fetches secret values")
+
+
+class _Pager:
+    """Which parameters ask for the page after a given one: botocore's pagination model when the call
+    has one, else the token pair the call's input and output shapes share (see _NEXT_TOKENS).
+
+    Pages are requested one by one (not through botocore's paginator) so that each is one scheduled
+    request: the scheduler can pace it, retry it when throttled, and no token is spent to learn that
+    there is no next page.
+    """
+
+    def __init__(self, client: Any, method: str, operation: str):
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+        self.more_results: str | None = None
+        if client.can_paginate(method):
+            config = getattr(client.get_paginator(method), "_pagination_cfg", None) or {}
+            self.inputs = _as_list(config.get("input_token"))
+            self.outputs = _as_list(config.get("output_token"))
+            self.more_results = config.get("more_results")
+        if not self.inputs:
+            pair = _manual_token(client, operation)
+            if pair:
+                self.inputs, self.outputs = [pair[0]], [pair[1]]
+
+    def next_params(self, params: dict[str, Any], page: dict[str, Any]) -> dict[str, Any] | None:
+        """The parameters of the next page, or None after the last one."""
+        import jmespath
+
+        if not self.inputs:
+            return None
+        if self.more_results and not jmespath.search(self.more_results, page):
+            return None
+        tokens = [jmespath.search(expression, page) for expression in self.outputs]
+        if all(token is None or token == "" for token in tokens):
+            return None
+        following = dict(params)
+        for name, token in zip(self.inputs, tokens):
+            if token is None or token == "":
+                following.pop(name, None)
+            else:
+                following[name] = token
+        if following == params:  # the same token again: the service would answer the same page forever
+            return None
+        return following
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _manual_token(client: Any, operation: str) -> tuple[str, str] | None:
