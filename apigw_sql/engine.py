@@ -78,7 +78,8 @@ class Connection:
         self.duck = duckdb.connect(database)
         self.duck.execute("SET TimeZone = 'UTC'")
         self.pushdown_enabled = pushdown_enabled
-        self._lock = threading.Lock()
+        # Reentrant: a fetch's on_loaded callback may run statements on the tables loaded so far.
+        self._lock = threading.RLock()
         self.last_errors: list[FetchError] = []
         self._loaded: dict[str, frozenset] = {}  # table -> the cached calls its DuckDB copy was built from
 
@@ -106,15 +107,47 @@ class Connection:
         return self._resolve(uses)
 
     def fetch(self, tables: list[str] | dict[str, pushdown.TableUse],
-              on_progress: Callable[[Progress], None] | None = None) -> QueryFetch:
+              on_progress: Callable[[Progress], None] | None = None,
+              on_loaded: Callable[[str, QueryFetch], None] | None = None) -> QueryFetch:
         """Fetch and load tables: whole ones (a list of names), or as narrowed by merged ``uses``.
 
         Runners that plan many queries fetch the union once, then run each with ``fetch=False``.
+        With ``on_loaded``, each remote table is loaded as soon as its fetch ends and
+        ``on_loaded(name, query)`` is called in this thread (it may run statements on the tables
+        loaded so far, while the others are still fetched); local tables are loaded last, as always.
         """
         uses = tables if isinstance(tables, dict) else {n: pushdown.TableUse(n) for n in tables}
         with self._lock:
             self.fetcher.cancel_event.clear()
-            return self._fetch_and_load(uses, on_progress)
+            return self._fetch_and_load(uses, on_progress, on_loaded)
+
+    def prefetch(self, use: pushdown.TableUse) -> None:
+        """Starts fetching a remote table in the background, into the call cache only (nothing is loaded).
+
+        A runner still planning calls it for a table read whole (a use without constraints stays
+        whole in any merged plan), so that the calls start at once; ``fetch`` of the plan then finds
+        them made or in flight. Its errors are reported by that ``fetch``, which retries failed calls.
+        """
+        if use.constraints or use.bounds or self.catalog[use.name].scope == "local":
+            return
+
+        def run() -> None:
+            try:
+                self.fetcher.table_rows(use.name, {}, QueryFetch(), {})
+            except Exception:  # noqa: BLE001 - the plan's own fetch meets and reports the same failure
+                pass
+
+        threading.Thread(target=run, name=f"apigw-sql-prefetch-{use.name}", daemon=True).start()
+
+    def prefetch_targets(self) -> None:
+        """Starts resolving the accounts to read (credentials, STS) in the background."""
+        def run() -> None:
+            try:
+                self.fetcher.targets()
+            except Exception:  # noqa: BLE001 - the fetch that needs them meets and reports the same failure
+                pass
+
+        threading.Thread(target=run, name="apigw-sql-prefetch-targets", daemon=True).start()
 
     @staticmethod
     def merge_uses(into: dict[str, pushdown.TableUse], uses: dict[str, pushdown.TableUse]) -> None:
@@ -263,8 +296,9 @@ class Connection:
                       p.throttled, kind)
 
     def _fetch_and_load(self, uses: dict[str, pushdown.TableUse],
-                        on_progress: Callable[[Progress], None] | None) -> QueryFetch:
-        from concurrent.futures import ThreadPoolExecutor
+                        on_progress: Callable[[Progress], None] | None,
+                        on_loaded: Callable[[str, QueryFetch], None] | None = None) -> QueryFetch:
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
         query = QueryFetch(on_progress)
         remote = [u for u in uses.values() if self.catalog[u.name].scope != "local"]
@@ -274,29 +308,40 @@ class Connection:
             # Every table of the plan at once: their calls all wait in the scheduler, which keeps each
             # quota busy (a table waiting on GetResources' 2.5/s leaves the account's 10/s to the others).
             with ThreadPoolExecutor(max_workers=len(remote), thread_name_prefix="apigw-sql-table") as pool:
-                futures = {u.name: pool.submit(self.fetcher.table_rows, u.name, u.constraints, query, u.bounds)
+                futures = {pool.submit(self.fetcher.table_rows, u.name, u.constraints, query, u.bounds): u.name
                            for u in remote}
-                for name, fut in futures.items():
+                for fut in as_completed(futures) if on_loaded is not None else futures:
+                    name = futures[fut]
                     try:
                         rows[name] = fut.result()
                     except CredentialsError as exc:
                         self.fetcher.cancel_event.set()
                         raise QueryError(str(exc)) from None
+                    if on_loaded is not None:
+                        if self.fetcher.cancel_event.is_set():
+                            raise Cancelled()
+                        self._load_if_changed(name, rows.pop(name), query, self._relations())
+                        on_loaded(name, query)
         if self.fetcher.cancel_event.is_set():
             raise Cancelled()
         for use in local:  # after the remote fetch, so the fetch log includes this query's calls
             rows[use.name] = self.fetcher.table_rows(use.name, use.constraints, query, use.bounds)
         existing = self._relations() if rows else {}
         for name, table_rows in rows.items():
-            signature = self._signature(name, query)
-            if signature is not None and self._loaded.get(name) == signature and name in existing:
-                continue  # built from the very same cached calls: the rows are the same
-            self._load(self.catalog[name], table_rows)
-            if signature is not None:
-                self._loaded[name] = signature
-            else:
-                self._loaded.pop(name, None)
+            self._load_if_changed(name, table_rows, query, existing)
+            if on_loaded is not None:
+                on_loaded(name, query)
         return query
+
+    def _load_if_changed(self, name: str, table_rows: Any, query: QueryFetch, existing: dict[str, Any]) -> None:
+        signature = self._signature(name, query)
+        if signature is not None and self._loaded.get(name) == signature and name in existing:
+            return  # built from the very same cached calls: the rows are the same
+        self._load(self.catalog[name], table_rows)
+        if signature is not None:
+            self._loaded[name] = signature
+        else:
+            self._loaded.pop(name, None)
 
     def _signature(self, name: str, query: QueryFetch) -> frozenset | None:
         """The cached calls a remote table's rows came from, its parents' included; None for local tables."""

@@ -14,9 +14,10 @@ import json
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
 from .catalog import Catalog, TableSpec
@@ -240,8 +241,7 @@ class Fetcher:
         self._cache_tables: dict[tuple, set[str]] = {}  # which tables read each cached call
         self._inflight: dict[tuple, threading.Lock] = {}
         self._lock = threading.RLock()
-        self._pool = ThreadPoolExecutor(max_workers=max(self.config.workers, UNIT_THREADS),
-                                        thread_name_prefix="apigw-sql-fetch")
+        self._pool = UnitPool(max(self.config.workers, UNIT_THREADS))
         self._depths: dict[str, int] = {}
         self._unit = threading.local()  # the planned call of the unit this thread runs, not yet made
 
@@ -388,9 +388,12 @@ class Fetcher:
             if self.cancel_event.is_set():
                 raise Cancelled()
             self._take_planned_call(query)
-            started_at, started = _now(), time.monotonic()
+            queued_at, queued = _now(), time.monotonic()
             outcome = self.scheduler.send(service, operation, target.account_id, region,
                                           lambda: method(**call_params), self.cancel_event, priority)
+            # The log shows when the call was sent and how long AWS took, not how long it queued.
+            started = outcome.sent_at or queued
+            started_at = queued_at + timedelta(seconds=started - queued)
             query.set_rate(self.scheduler.rate())
             error = outcome.error
             if isinstance(error, bx.ClientError):
@@ -497,7 +500,7 @@ class Fetcher:
         for target, region, parent in units:
             for extra in _param_combinations(param_values):
                 query.plan(1)  # at least one call per unit (it is taken back if the cache answers)
-                futures.append(self._pool.submit(self._run_unit, spec, target, region, parent, extra,
+                futures.append(self._pool.submit(spec.name, self._run_unit, spec, target, region, parent, extra,
                                                  constraints, query, bounds, siblings))
         rows: list[dict[str, Any]] = []
         for fut in futures:
@@ -532,7 +535,7 @@ class Fetcher:
     def close(self) -> None:
         self.cancel_event.set()
         self.scheduler.close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()
 
     def clear_cache(self, table: str | None = None) -> None:
         """Forget cached calls: all, or those a table read (a derived table's: its parent's)."""
@@ -554,6 +557,76 @@ class Fetcher:
         with self._lock:
             return [(k[2], k[3], k[0], k[1], len(v[1]) if isinstance(v[1], list) else 0, now - v[0])
                     for k, v in self._cache.items()]
+
+
+class UnitPool:
+    """Threads for units, shared fairly between tables: the next free thread takes the oldest unit of
+    the next table in turn, so that a table of many units waiting on a slow quota (GetResources at
+    2.5/s) cannot hold every thread while the calls of other tables could go out."""
+
+    def __init__(self, max_threads: int):
+        self.max_threads = max_threads
+        self._queues: dict[str, deque[tuple[Future, Callable[..., Any], tuple[Any, ...]]]] = {}
+        self._turn: deque[str] = deque()  # tables with queued units, in the order they take turns
+        self._cond = threading.Condition()
+        self._threads = 0
+        self._idle = 0
+        self._shutdown = False
+
+    def submit(self, table: str, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        with self._cond:
+            if self._shutdown:
+                raise RuntimeError("the fetcher is closed")
+            queue = self._queues.setdefault(table, deque())
+            if not queue:
+                self._turn.append(table)
+            queue.append((future, fn, args))
+            if self._idle == 0 and self._threads < self.max_threads:
+                self._threads += 1
+                threading.Thread(target=self._work, name=f"apigw-sql-fetch-{self._threads}", daemon=True).start()
+            else:
+                self._cond.notify()
+        return future
+
+    def _next(self) -> tuple[Future, Callable[..., Any], tuple[Any, ...]] | None:
+        with self._cond:
+            while not self._turn:
+                if self._shutdown:
+                    return None
+                self._idle += 1
+                self._cond.wait()
+                self._idle -= 1
+            table = self._turn.popleft()
+            queue = self._queues[table]
+            item = queue.popleft()
+            if queue:
+                self._turn.append(table)
+            return item
+
+    def _work(self) -> None:
+        while True:
+            item = self._next()
+            if item is None:
+                return
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(error)
+
+    def shutdown(self) -> None:
+        """Cancels the units not started; running ones end on the fetcher's cancel event."""
+        with self._cond:
+            self._shutdown = True
+            for queue in self._queues.values():
+                for future, _, _ in queue:
+                    future.cancel()
+                queue.clear()
+            self._turn.clear()
+            self._cond.notify_all()
 
 
 class CallFailed(Exception):

@@ -79,9 +79,13 @@ class Bucket:
 
     def __init__(self, limit: Limit, now: float):
         self.limit = limit
+        # One token short of AWS's bucket: AWS's then keeps a token in hand, which absorbs the jitter
+        # between our send times and its arrival times (else two calls arriving closer together than
+        # they were sent would be throttled) at the cost of one call's time.
+        self.capacity = max(1.0, limit.burst - 1.0)
         self.rate = float(limit.rate)
         self.ceiling = float(limit.rate)   # the rate at which AWS last throttled (the published one at first)
-        self.tokens = float(limit.burst)
+        self.tokens = self.capacity
         self.throttles = 0                 # throttled answers seen
         self.decreases = 0                 # times the rate was halved
         self.sent = 0
@@ -91,7 +95,7 @@ class Bucket:
     def refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._last)
         self._last = now
-        self.tokens = min(float(self.limit.burst), self.tokens + elapsed * self.rate)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
         if self.rate < self.limit.rate:
             knee = 0.9 * self.ceiling
             step = (self.FAST_GROWTH if self.rate < knee else self.PROBE_GROWTH) * self.limit.rate * elapsed
@@ -136,6 +140,7 @@ class Outcome(Generic[T]):
     error: BaseException | None
     throttled: int
     attempts: int
+    sent_at: float = 0.0  # the scheduler's clock when the last attempt was sent (after all waiting)
 
 
 class _Ticket:
@@ -202,9 +207,9 @@ class Scheduler:
                     if server_failures < self.max_attempts:
                         self._sleep(_backoff(server_failures), cancel)
                         continue
-                return Outcome(None, error, throttled, attempts)
+                return Outcome(None, error, throttled, attempts, sent_at)
             self._done(buckets, throttled=False, sent_at=sent_at, now=self._clock())
-            return Outcome(value, None, throttled, attempts)
+            return Outcome(value, None, throttled, attempts, sent_at)
 
     def rate(self) -> float:
         """Calls per second the buckets allow now for the calls that wait (or the observed rate unpaced).

@@ -9,14 +9,14 @@ from apigw_sql.ratelimit import LIMITS
 from apigw_sql.scheduler import Bucket, Scheduler
 
 
-def test_bucket_gives_the_burst_then_the_published_rate():
+def test_bucket_gives_the_burst_but_one_then_the_published_rate():
     bucket = Bucket(LIMITS[("apigateway", None)], now=0.0)
-    for _ in range(40):
+    for _ in range(39):  # AWS's burst is 40: one token stays in its bucket against jitter
         assert bucket.wait_for_token() == 0.0
         bucket.tokens -= 1
     assert bucket.wait_for_token() == pytest.approx(0.1)
-    bucket.refill(10.0)  # refilled, but never beyond the burst
-    assert bucket.tokens == 40
+    bucket.refill(10.0)  # refilled, but never beyond that
+    assert bucket.tokens == 39
 
 
 def test_throttling_halves_the_rate_once_per_burst_then_it_grows_back():
@@ -48,7 +48,7 @@ def test_a_call_held_back_by_its_own_bucket_does_not_hold_back_the_others():
     scheduler = Scheduler(max_inflight=4)
     cancel = threading.Event()
     # Spend GetResources' burst, so that the next GetResources waits for its 2.5/s.
-    for _ in range(5):
+    for _ in range(4):
         assert scheduler.send("apigateway", "GetResources", "1", "us-east-1", lambda: 1, cancel).value == 1
     order: list[str] = []
     slow = threading.Thread(target=lambda: scheduler.send(
@@ -67,7 +67,7 @@ def test_cancel_stops_a_waiting_call_promptly():
 
     scheduler = Scheduler()
     cancel = threading.Event()
-    for _ in range(2):  # LookupEvents: burst 2, then 2/s; drain it and lower the rate to the floor
+    for _ in range(1):  # LookupEvents: burst 2 (1 for us), then 2/s; drain it and lower the rate
         scheduler.send("cloudtrail", "LookupEvents", "1", "us-east-1", lambda: None, cancel)
     [_, lookup] = scheduler._buckets_for("cloudtrail", "LookupEvents", "1", "us-east-1")
     lookup.rate = 0.01
