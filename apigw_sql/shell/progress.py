@@ -1,4 +1,5 @@
-"""A one-line status on the terminal while a statement fetches: tables, regions, calls, throttling.
+"""A one-line status on the terminal while a statement fetches: tables, regions, calls (of those planned,
+with the time the quotas need for the rest), throttling.
 
 It is drawn by its own thread (the fetch threads only hand over their counters), redrawn in place with
 a carriage return, cleared when the statement ends, and never written when the stream is not a TTY.
@@ -6,6 +7,8 @@ a carriage return, cleared when the statement ends, and never written when the s
 >>> from apigw_sql.fetch import Progress
 >>> describe(Progress(calls=12, cache_hits=3, throttled=1, tables={"b", "a"}), regions=3, elapsed=1.24)
 'fetching a, b · 3 regions · 12 calls · 3 cached · 1 throttling retry · 1.2 s  (Ctrl-C cancels)'
+>>> describe(Progress(calls=40, planned_calls=90, rate=2.5, tables={"a"}), regions=None, elapsed=3.0)
+'fetching a · 40/90 calls · about 20 s left · 3.0 s  (Ctrl-C cancels)'
 """
 from __future__ import annotations
 
@@ -30,7 +33,14 @@ def describe(progress: Any | None, regions: int | None, elapsed: float, status: 
         if regions:
             parts.append(_plural(regions, "region"))
     if progress is not None:
-        parts.append(_plural(progress.calls, "call"))
+        planned = getattr(progress, "planned_calls", 0)
+        if planned > progress.calls:  # the calls known to be needed, and when the quotas let them finish
+            parts.append(f"{progress.calls}/{planned} calls")
+            rate = getattr(progress, "rate", 0.0)
+            if rate > 0:
+                parts.append(f"about {(planned - progress.calls) / rate:.0f} s left")
+        else:
+            parts.append(_plural(progress.calls, "call"))
         if progress.cache_hits:
             parts.append(f"{progress.cache_hits} cached")
         if progress.throttled:
