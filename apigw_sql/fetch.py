@@ -40,9 +40,9 @@ SECRET_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
 # wafv2 ListWebACLs).
 _NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"),
                 ("Marker", "NextMarker"))
-# Units waiting for their calls hold a thread each: enough that the calls of every table of a plan
-# are waiting in the scheduler at once (threads are created only as units need them).
-UNIT_THREADS = 256
+# Units waiting for their calls hold a thread each: enough that every table of a plan has calls
+# waiting in the scheduler at once (UnitPool shares them between tables; each thread costs memory).
+UNIT_THREADS = 64
 
 
 class ReadOnlyViolation(RuntimeError):

@@ -290,9 +290,11 @@ class Scheduler:
     def _done(self, buckets: list[Bucket], throttled: bool, sent_at: float, now: float, sent: bool = True) -> None:
         with self._cond:
             self._inflight -= 1
-            if throttled:
-                for bucket in buckets:
-                    bucket.throttled(sent_at, now)
+            if throttled and buckets:
+                # AWS does not say which quota refused the call: blame the call's own (GetResources'
+                # 5 per 2 s rather than the account's 10/s); if the account's was short, the next
+                # refusal of another call halves that one.
+                buckets[-1].throttled(sent_at, now)
             self._cond.notify_all()
 
     def _sleep(self, seconds: float, cancel: threading.Event) -> None:
