@@ -3,6 +3,7 @@
     python benchmarks/quota.py                       # 50 and 200 REST APIs (+20% HTTP APIs)
     python benchmarks/quota.py 50 --quota-share 0.5  # another client uses half of every quota
     python benchmarks/quota.py --activity            # cloudtrail_activity over LookupEvents in 2 regions
+    python benchmarks/quota.py 50 --no-rate-limit    # no pacing: throttled calls are retried, none lost
 
 Each size runs in a fresh process against a fresh sandbox (`Sandbox(aws_quotas=...)`, the estate of
 benchmarks/fetch.py, built before the quotas are switched on). Prints the API calls made, the throttled
@@ -59,11 +60,11 @@ def fetch_span(log: list) -> float:
     return max((r.started_at - first).total_seconds() + r.duration_ms / 1000 for r in log)
 
 
-def run_check(n: int, share: float) -> dict:
+def run_check(n: int, share: float, paced: bool = True) -> dict:
     with Sandbox(seed=False) as sb:
         build_estate(sb, n)
         sb.set_quotas(True, share)
-        con = apigw_sql.connect(endpoint_url=sb.endpoint_url, regions=REGIONS, rate_limit=True)
+        con = apigw_sql.connect(endpoint_url=sb.endpoint_url, regions=REGIONS, rate_limit=paced)
         started = time.monotonic()
         report = run_controls(con, ["fsbp", "apigateway"])
         wall = time.monotonic() - started
@@ -72,7 +73,8 @@ def run_check(n: int, share: float) -> dict:
         states = con.fetcher.scheduler.states()
         con.close()
     by_op = collections.Counter(f"{r.operation}" for r in log)
-    return {"what": f"check fsbp apigateway, {n} REST + {max(1, n // 5)} HTTP APIs", "share": share,
+    return {"what": f"check fsbp apigateway, {n} REST + {max(1, n // 5)} HTTP APIs"
+                    + ("" if paced else ", --no-rate-limit"), "share": share,
             "calls": len(log), "apigateway_calls": sum(1 for r in log if r.service.startswith("apigateway")),
             "get_resources": by_op["GetResources"],
             "throttled": sum(counts.get("refused", {}).values()),
@@ -128,17 +130,20 @@ def main() -> int:
     parser.add_argument("--quota-share", type=float, default=0.0, metavar="F",
                         help="share of every quota a simulated second client uses (default 0)")
     parser.add_argument("--activity", action="store_true", help="run the LookupEvents activity benchmark instead")
+    parser.add_argument("--no-rate-limit", action="store_true",
+                        help="no client-side pacing (throttled calls are still retried)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one size, in this process; prints JSON
     args = parser.parse_args()
     if args.one is not None:
-        row = run_activity(args.quota_share) if args.one == 0 else run_check(args.one, args.quota_share)
+        row = (run_activity(args.quota_share) if args.one == 0
+               else run_check(args.one, args.quota_share, paced=not args.no_rate_limit))
         print(json.dumps(row))
         return 0
     sizes = [0] if args.activity else (args.sizes or [50, 200])
     worst = 0
     for n in sizes:  # each in a fresh process: peak RSS is that run's own
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--quota-share", str(args.quota_share)],
-                             capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--quota-share", str(args.quota_share),
+                              *(["--no-rate-limit"] if args.no_rate_limit else [])], capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr, file=sys.stderr)
             worst = 1
