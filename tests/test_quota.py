@@ -131,3 +131,8 @@ def test_quota_share_needs_aws_quotas_and_a_share_below_one(capsys):
     assert "--aws-quotas" in capsys.readouterr().err
     assert main(["sandbox", "--aws-quotas", "--quota-share", "1"]) == 3
     assert "below 1" in capsys.readouterr().err
+
+
+def test_max_wait_must_be_a_number_of_seconds(capsys):
+    assert main(["query", "--max-wait", "-1", "SELECT 1"]) == 3
+    assert "--max-wait" in capsys.readouterr().err
