@@ -22,8 +22,8 @@ from typing import Any, Callable, Iterable
 
 from .catalog import Catalog, TableSpec
 from .ratelimit import Cancelled
-from .scheduler import Scheduler
 from .rowbuild import build_rows, get_path
+from .scheduler import Scheduler
 
 READ_ONLY = re.compile(r"^(Get|List|Describe|Lookup)[A-Z]")
 # Parameters that would make a read-only call return a secret.
