@@ -232,7 +232,7 @@ class Scheduler:
                 subs = entry[1] | {id(b) for b in inner}
                 outer[id(head)] = (head, subs, entry[2] and bool(inner))
             if not outer:  # nothing waits: the rate of the buckets in use
-                return sum(b.rate for k, b in self._buckets.items() if b.limit.budget.find(":") < 0)
+                return sum(b.rate for k, b in self._buckets.items() if ":" not in b.limit.budget)
             total = 0.0
             by_id = {id(b): b for b in self._buckets.values()}
             for head, subs, all_inner in outer.values():
