@@ -81,8 +81,12 @@ def test_paced_fetch_under_a_shared_quota_is_throttled_slowed_and_complete(quota
     log = [r for r in con.fetch_log if r.operation == "GetResources"]
     assert len(log) == APIS and all(r.error_code is None for r in log)  # one record a call, none lost
     assert sum(r.throttled_retries for r in log) == result.throttled > 0
-    [resources] = [b for b in con.fetcher.scheduler.states() if b.budget == "apigateway:GetResources"]
+    states = {b.budget: b for b in con.fetcher.scheduler.states()}
+    resources, account = states["apigateway:GetResources"], states["apigateway"]
     assert resources.decreases >= 1 and resources.throttles == result.throttled  # AIMD halved the rate
+    # One token a request, retries included, and none to learn that a one-page answer has no next page.
+    sent = sum(1 + r.throttled_retries for r in con.fetch_log if r.service == "apigateway")
+    assert account.sent == sent and resources.sent == APIS + result.throttled
 
 
 def test_unpaced_fetch_under_quotas_retries_every_throttled_call(quotas, connect, estate):
