@@ -60,9 +60,14 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--sandbox", action="store_true",
                    help="start the local sandbox (seeded demo estate) for this command and query it")
     g.add_argument("--ttl", type=float, default=300.0, help="seconds a fetched table is reused (default 300)")
-    g.add_argument("--max-attempts", type=int, default=5, help="botocore attempts per call, retries included (default 5)")
+    g.add_argument("--max-attempts", type=int, default=5,
+                   help="attempts per call after server errors (5xx, lost connections), the first included "
+                        "(default 5); throttled calls are retried until --max-wait instead")
+    g.add_argument("--max-wait", type=float, default=180.0, metavar="SECONDS",
+                   help="seconds a throttled call is retried before it is reported failed (default 180)")
     g.add_argument("--no-rate-limit", action="store_true",
-                   help="do not pace calls at AWS's published rates (the sandbox does not need it)")
+                   help="do not pace calls at AWS's published rates (the sandbox does not need it); "
+                        "throttled calls are still retried")
     g.add_argument("--no-pushdown", action="store_true", help="fetch whole tables, ignoring WHERE (for comparison)")
     g.add_argument("--cloudtrail-logs", action="append", metavar="FOLDER|s3://BUCKET/PREFIX",
                    help="CloudTrail log files (the AWSLogs/... delivery layout) that aws_cloudtrail_log and "
@@ -133,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sandbox")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--empty", action="store_true", help="start without the demo estate")
+    p.add_argument("--aws-quotas", action="store_true",
+                   help="refuse requests beyond AWS's request quotas as AWS does (API Gateway 10/s burst 40, "
+                        "GetResources 5 per 2 s, LookupEvents 2/s and FilterLogEvents 5/s per region)")
+    p.add_argument("--quota-share", type=float, default=0.0, metavar="F",
+                   help="with --aws-quotas: a simulated second client uses this share (0 to <1) of each quota")
 
     p = add("demo")
     p.add_argument("-o", "--output", default="table", choices=["table", "markdown", "csv", "json", "jsonl"])
@@ -410,7 +420,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         from .sandbox import serve
     except ImportError:
         raise UsageError("the sandbox needs moto: pip install 'apigw-sql[sandbox]'") from None
-    serve(port=args.port, empty=args.empty)
+    if not 0.0 <= args.quota_share < 1.0:
+        raise UsageError("--quota-share must be at least 0 and below 1, e.g. 0.5 for half of each quota")
+    if args.quota_share and not args.aws_quotas:
+        raise UsageError("--quota-share needs --aws-quotas")
+    serve(port=args.port, empty=args.empty, aws_quotas=args.aws_quotas, quota_share=args.quota_share)
     return 0
 
 

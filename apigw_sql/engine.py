@@ -82,18 +82,21 @@ class Connection:
     def __init__(self, *, profile: str | None = None, regions: list[str] | None = None,
                  endpoint_url: str | None = None, ttl: float = 300.0, max_attempts: int = 5,
                  rate_limit: bool = True, database: str = ":memory:", catalog: Catalog | None = None,
-                 pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None):
+                 pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None,
+                 max_wait: float = 180.0):
         import duckdb
 
         self.catalog = catalog or load_catalog()
         self.config = FetchConfig(profile=profile, regions=regions, endpoint_url=endpoint_url, ttl=ttl,
-                                  max_attempts=max_attempts, rate_limit=rate_limit, workers=workers,
+                                  max_attempts=max_attempts, max_wait=max_wait, rate_limit=rate_limit,
+                                  workers=workers,
                                   cloudtrail_logs=list(cloudtrail_logs) if cloudtrail_logs is not None else None)
         self.fetcher = Fetcher(self.catalog, self.config)
         self.duck = duckdb.connect(database)
         self.duck.execute("SET TimeZone = 'UTC'")
         self.pushdown_enabled = pushdown_enabled
-        self._lock = threading.Lock()
+        # Reentrant: a fetch's on_loaded callback may run statements on the tables loaded so far.
+        self._lock = threading.RLock()
         self.last_errors: list[FetchError] = []
         self._loaded: dict[str, frozenset] = {}  # table -> the cached calls its DuckDB copy was built from
         self._providers: dict[str, Any] = {}  # table -> the provider that made its DuckDB relation
@@ -143,15 +146,47 @@ class Connection:
         return self._resolve(uses)
 
     def fetch(self, tables: list[str] | dict[str, pushdown.TableUse],
-              on_progress: Callable[[Progress], None] | None = None) -> QueryFetch:
+              on_progress: Callable[[Progress], None] | None = None,
+              on_loaded: Callable[[str, QueryFetch], None] | None = None) -> QueryFetch:
         """Fetch and load tables: whole ones (a list of names), or as narrowed by merged ``uses``.
 
         Runners that plan many queries fetch the union once, then run each with ``fetch=False``.
+        With ``on_loaded``, each remote table is loaded as soon as its fetch ends and
+        ``on_loaded(name, query)`` is called in this thread (it may run statements on the tables
+        loaded so far, while the others are still fetched); local tables are loaded last, as always.
         """
         uses = tables if isinstance(tables, dict) else {n: pushdown.TableUse(n) for n in tables}
         with self._lock:
             self.fetcher.cancel_event.clear()
-            return self._fetch_and_load(uses, on_progress)
+            return self._fetch_and_load(uses, on_progress, on_loaded)
+
+    def prefetch(self, use: pushdown.TableUse) -> None:
+        """Starts fetching a remote table in the background, into the call cache only (nothing is loaded).
+
+        A runner still planning calls it for a table read whole (a use without constraints stays
+        whole in any merged plan), so that the calls start at once; ``fetch`` of the plan then finds
+        them made or in flight. Its errors are reported by that ``fetch``, which retries failed calls.
+        """
+        if use.constraints or use.bounds or self.catalog[use.name].scope == "local":
+            return
+
+        def run() -> None:
+            try:
+                self.fetcher.table_rows(use.name, {}, QueryFetch(), {})
+            except Exception:  # noqa: BLE001 - the plan's own fetch meets and reports the same failure
+                pass
+
+        threading.Thread(target=run, name=f"apigw-sql-prefetch-{use.name}", daemon=True).start()
+
+    def prefetch_targets(self) -> None:
+        """Starts resolving the accounts to read (credentials, STS) in the background."""
+        def run() -> None:
+            try:
+                self.fetcher.targets()
+            except Exception:  # noqa: BLE001 - the fetch that needs them meets and reports the same failure
+                pass
+
+        threading.Thread(target=run, name="apigw-sql-prefetch-targets", daemon=True).start()
 
     @staticmethod
     def merge_uses(into: dict[str, pushdown.TableUse], uses: dict[str, pushdown.TableUse]) -> None:
@@ -342,8 +377,9 @@ class Connection:
                       p.throttled, kind, reads=reads + p.cache_hits)
 
     def _fetch_and_load(self, uses: dict[str, pushdown.TableUse],
-                        on_progress: Callable[[Progress], None] | None) -> QueryFetch:
-        from concurrent.futures import ThreadPoolExecutor
+                        on_progress: Callable[[Progress], None] | None,
+                        on_loaded: Callable[[str, QueryFetch], None] | None = None) -> QueryFetch:
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
         query = QueryFetch(on_progress)
         if on_progress is not None:  # hand the live counters over now: the first call may take a while
@@ -352,40 +388,53 @@ class Connection:
         local = [u for u in uses.values() if self.catalog[u.name].scope == "local"]
         rows: dict[str, Any] = {}
         if remote:
-            with ThreadPoolExecutor(max_workers=min(8, len(remote)), thread_name_prefix="apigw-sql-table") as pool:
-                futures = {u.name: pool.submit(self.fetcher.table_rows, u.name, u.constraints, query, u.bounds)
+            # Every table of the plan at once: their calls all wait in the scheduler, which keeps each
+            # quota busy (a table waiting on GetResources' 2.5/s leaves the account's 10/s to the others).
+            with ThreadPoolExecutor(max_workers=len(remote), thread_name_prefix="apigw-sql-table") as pool:
+                futures = {pool.submit(self.fetcher.table_rows, u.name, u.constraints, query, u.bounds): u.name
                            for u in remote}
-                for name, fut in futures.items():
+                for fut in as_completed(futures) if on_loaded is not None else futures:
+                    name = futures[fut]
                     try:
                         rows[name] = fut.result()
-                    except (CredentialsError, ReadOnlyViolation) as exc:  # the query cannot be answered as asked
+                    except CredentialsError as exc:  # the query cannot be answered as asked
                         self.fetcher.cancel_event.set()
                         raise QueryError(str(exc)) from None
                     except ReadOnlyViolation as exc:  # a table file asks for a call the guard refuses
                         self.fetcher.cancel_event.set()
                         raise QueryError(f"{name}: {exc}; fix or remove the table file "
                                          f"{self.catalog[name].file or name}") from None
+                    if on_loaded is not None:
+                        if self.fetcher.cancel_event.is_set():
+                            raise Cancelled()
+                        self._load_if_changed(name, rows.pop(name), query, self._relations(), uses[name])
+                        on_loaded(name, query)
         if self.fetcher.cancel_event.is_set():
             raise Cancelled()
         for use in local:  # after the remote fetch, so the fetch log includes this query's calls
             rows[use.name] = self.fetcher.table_rows(use.name, use.constraints, query, use.bounds)
         existing = self._relations() if rows else {}
         for name, table_rows in rows.items():
-            signature = self._signature(name, query)
-            if signature is not None:
-                # With the filters: under a pushed filter the same cached calls can give fewer rows (a child
-                # keeps only the matching parents), and a parent's calls are touched for its children too.
-                use = uses[name]
-                signature |= {("filters", repr(sorted((c, sorted(map(str, v))) for c, v in use.constraints.items())),
-                               repr(sorted(use.bounds.items())))}
-            if signature is not None and self._loaded.get(name) == signature and name in existing:
-                continue  # built from the very same cached calls: the rows are the same
-            self._load(self.catalog[name], table_rows)
-            if signature is not None:
-                self._loaded[name] = signature
-            else:
-                self._loaded.pop(name, None)
+            self._load_if_changed(name, table_rows, query, existing, uses[name])
+            if on_loaded is not None:
+                on_loaded(name, query)
         return query
+
+    def _load_if_changed(self, name: str, table_rows: Any, query: QueryFetch, existing: dict[str, Any],
+                         use: pushdown.TableUse) -> None:
+        signature = self._signature(name, query)
+        if signature is not None:
+            # With the filters: under a pushed filter the same cached calls can give fewer rows (a child
+            # keeps only the matching parents), and a parent's calls are touched for its children too.
+            signature |= {("filters", repr(sorted((c, sorted(map(str, v))) for c, v in use.constraints.items())),
+                           repr(sorted(use.bounds.items())))}
+        if signature is not None and self._loaded.get(name) == signature and name in existing:
+            return  # built from the very same cached calls: the rows are the same
+        self._load(self.catalog[name], table_rows)
+        if signature is not None:
+            self._loaded[name] = signature
+        else:
+            self._loaded.pop(name, None)
 
     def _signature(self, name: str, query: QueryFetch) -> frozenset | None:
         """The cached calls a remote table's rows came from, its parents' included; None for local tables."""

@@ -2,26 +2,30 @@
 rate limits, the read-only guard, the call cache and the fetch log.
 
 A table names its calls; this module decides how many to make. Work is split into units
-(one account x region x parent row); units run in a thread pool, so regions and parents are
-fetched in parallel under the shared rate limiter. A unit that fails is reported and the
-others are still answered.
+(one account x region x parent row); units run in a thread pool, so regions, parents and the
+tables of one plan are fetched at once. Every page of every call, retries included, is sent
+through the session's one scheduler (``scheduler.py``), which paces it at AWS's quotas at send
+time and retries throttled calls until ``max_wait``. A unit that fails is reported and the others
+are still answered.
 """
 from __future__ import annotations
 
 import json
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
 from .catalog import Catalog, TableSpec
 from .cloudtrail.scrub import scrub_lookup_page
-from .ratelimit import Cancelled, RateLimiter
+from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
 from .readonly import guard as _read_only_guard
 from .rowbuild import build_rows, get_path
+from .scheduler import Scheduler
 
 # Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
 # every page before it is cached, so no secret is ever held, loaded or shown.
@@ -41,6 +45,9 @@ MAX_PARAM_COMBINATIONS = 10
 # wafv2 ListWebACLs).
 _NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("position", "position"),
                 ("Marker", "NextMarker"))
+# Units waiting for their calls hold a thread each: enough that every table of a plan has calls
+# waiting in the scheduler at once (UnitPool shares them between tables; each thread costs memory).
+UNIT_THREADS = 64
 
 
 class CredentialsError(RuntimeError):
@@ -52,8 +59,9 @@ class FetchConfig:
     profile: str | None = None
     regions: list[str] | None = None       # None: every region enabled for the account
     endpoint_url: str | None = None        # None: boto3's own resolution, which honours AWS_ENDPOINT_URL
-    max_attempts: int = 5                  # attempts per call, the first included (botocore standard mode)
-    rate_limit: bool = True
+    max_attempts: int = 5                  # attempts per call after a server error, the first included
+    max_wait: float = 180.0                # seconds a throttled call is retried before it is reported failed
+    rate_limit: bool = True                # pace calls at AWS's quotas (throttled calls are retried either way)
     ttl: float = 300.0
     workers: int = 16
     connect_timeout: float = 5.0
@@ -93,7 +101,8 @@ class FetchError:
         if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
             return "grant the read-only permission or narrow the regions with --regions"
         if "Throttl" in code or code in ("TooManyRequestsException", "RequestLimitExceeded"):
-            return "throttled past the retries: retry later, or narrow the query with WHERE region/API id"
+            return ("throttled for longer than --max-wait: retry later, raise --max-wait, or narrow the query "
+                    "with WHERE region/API id")
         if code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
             return "the endpoint is unreachable: check the network, the region, or AWS_ENDPOINT_URL"
         if code in ("ConnectionClosedError", "IncompleteReadError", "ResponseParserError"):
@@ -137,8 +146,8 @@ class Progress:
     throttled: int = 0
     failed: int = 0
     tables: set[str] = field(default_factory=set)
-    planned_calls: int = 0  # calls known to be needed so far (0: not known)
-    rate: float = 0.0       # calls per second the rate buckets allow (0: not paced)
+    planned_calls: int = 0   # calls known to be needed so far, those made included (never below calls)
+    rate: float = 0.0        # calls/s the quotas allow now for the calls waiting: ETA = (planned - calls) / rate
 
 
 class QueryFetch:
@@ -166,8 +175,17 @@ class QueryFetch:
             self.progress.calls += calls
             self.progress.cache_hits += cache_hits
             self.progress.throttled += throttled
+            self.progress.planned_calls = max(self.progress.planned_calls, self.progress.calls)
         if self.on_progress is not None:
             self.on_progress(self.progress)
+
+    def plan(self, calls: int) -> None:
+        """`calls` more calls are known to be needed (negative: fewer than announced)."""
+        with self._lock:
+            self.progress.planned_calls = max(self.progress.calls, self.progress.planned_calls + calls)
+
+    def set_rate(self, rate: float) -> None:
+        self.progress.rate = rate
 
 
 class UnitContext:
@@ -217,7 +235,8 @@ class Fetcher:
     def __init__(self, catalog: Catalog, config: FetchConfig | None = None):
         self.catalog = catalog
         self.config = config or FetchConfig()
-        self.limiter = RateLimiter(enabled=self.config.rate_limit)
+        self.scheduler = Scheduler(enabled=self.config.rate_limit, max_inflight=self.config.workers,
+                                   max_wait=self.config.max_wait, max_attempts=self.config.max_attempts)
         self.log: list[CallRecord] = []
         self.cancel_event = threading.Event()
         self._targets: list[Target] | None = None
@@ -227,7 +246,9 @@ class Fetcher:
         self._cache_tables: dict[tuple, set[str]] = {}  # which tables read each cached call
         self._inflight: dict[tuple, threading.Lock] = {}
         self._lock = threading.RLock()
-        self._pool = ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="apigw-sql-fetch")
+        self._pool = UnitPool(max(self.config.workers, UNIT_THREADS))
+        self._depths: dict[str, int] = {}
+        self._unit = threading.local()  # the planned call of the unit this thread runs, not yet made
 
     # ---- accounts, regions, clients -------------------------------------------------------
     def targets(self) -> list[Target]:
@@ -258,7 +279,11 @@ class Fetcher:
             raise CredentialsError(f"{exc}: give the endpoint as a URL, e.g. http://127.0.0.1:5000") from None
         started = time.monotonic()
         try:
-            identity = sts.get_caller_identity()
+            outcome = self.scheduler.send("sts", "GetCallerIdentity", "", home, sts.get_caller_identity,
+                                          self.cancel_event)
+            if outcome.error is not None:
+                raise outcome.error
+            identity = outcome.value
         except (bx.NoCredentialsError, bx.PartialCredentialsError):
             raise CredentialsError("no AWS credentials found: configure a profile (aws configure), set "
                                    "AWS_PROFILE or AWS_ACCESS_KEY_ID, or try the sandbox with --sandbox") from None
@@ -281,7 +306,8 @@ class Fetcher:
     def _make_client(self, session: Any, service: str, region: str) -> Any:
         from botocore.config import Config
 
-        config = Config(retries={"mode": "standard", "total_max_attempts": self.config.max_attempts},
+        # No botocore retries: they would bypass the scheduler's buckets; it retries every call itself.
+        config = Config(retries={"mode": "standard", "total_max_attempts": 1},
                         connect_timeout=self.config.connect_timeout, read_timeout=self.config.read_timeout,
                         max_pool_connections=self.config.workers, user_agent_extra="apigw-sql")
         kwargs: dict[str, Any] = {"region_name": region, "config": config}
@@ -365,57 +391,75 @@ class Fetcher:
     def _call_uncached(self, table: str, target: Target, service: str, region: str, operation: str,
                        params: dict[str, Any], query: QueryFetch,
                        expected_errors: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """Every page of the call, one scheduled request each: a page is a token, the last one too."""
         import botocore.exceptions as bx
         from botocore import xform_name
         from botocore.parsers import ResponseParserError
 
         client = self.client(target, service, region)
-        method = xform_name(operation)
-        paginate = client.can_paginate(method)
+        method = getattr(client, xform_name(operation))
+        pager = _Pager(client, xform_name(operation), operation)
         pages: list[dict[str, Any]] = []
         param_text = json.dumps(params, sort_keys=True, default=str)
-        iterator = iter(client.get_paginator(method).paginate(**params)) if paginate else None
-        token_in = _manual_token(client, operation) if not paginate else None
         call_params = dict(params)
+        priority = self._depth(table)
         while True:
             if self.cancel_event.is_set():
                 raise Cancelled()
-            self.limiter.acquire(service, operation, target.account_id, region, self.cancel_event)
-            started_at, started = _now(), time.monotonic()
-            try:
-                if iterator is not None:
-                    try:
-                        page = next(iterator)
-                    except StopIteration:
-                        break
-                else:
-                    page = getattr(client, method)(**call_params)
-            except bx.ClientError as exc:
-                err = exc.response.get("Error", {})
-                retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            self._take_planned_call(query)
+            queued_at, queued = _now(), time.monotonic()
+            outcome = self.scheduler.send(service, operation, target.account_id, region,
+                                          lambda: method(**call_params), self.cancel_event, priority)
+            # The log shows when the call was sent and how long AWS took, not how long it queued.
+            started = outcome.sent_at or queued
+            started_at = queued_at + timedelta(seconds=started - queued)
+            query.set_rate(self.scheduler.rate())
+            error = outcome.error
+            if isinstance(error, bx.ClientError):
+                err = error.response.get("Error", {})
                 self._failed(table, target, service, region, operation, param_text, started_at, started,
-                             err.get("Code") or "ClientError", err.get("Message") or str(exc), retries, query,
-                             expected_errors)
-            except ReadOnlyViolation:
-                raise
-            except (bx.BotoCoreError, ResponseParserError) as exc:  # the latter: an answer that does not parse
-                code = type(exc).__name__
+                             err.get("Code") or "ClientError", err.get("Message") or str(error), outcome.throttled,
+                             query, expected_errors)
+            elif isinstance(error, ReadOnlyViolation):
+                raise error
+            elif isinstance(error, (bx.BotoCoreError, ResponseParserError)):  # the latter: an answer that does not parse
                 self._failed(table, target, service, region, operation, param_text, started_at, started,
-                             code, str(exc), 0, query)
-            retries = page.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+                             type(error).__name__, str(error), outcome.throttled, query)
+            elif error is not None:
+                raise error
+            page = outcome.value
+            assert page is not None
             page.pop("ResponseMetadata", None)
             _scrub(service, operation, page)
             self._record(CallRecord(table, service, operation, target.account_id, region, param_text, started_at,
-                                    (time.monotonic() - started) * 1000, _count_items(page), retries))
-            query.tick(calls=1, throttled=retries)
+                                    (time.monotonic() - started) * 1000, _count_items(page), outcome.throttled))
+            query.tick(calls=1, throttled=outcome.throttled)
             pages.append(page)
-            if iterator is None:
-                token = page.get(token_in[1]) if token_in else None
-                if not token or len(pages) > 10000:
-                    break
-                call_params[token_in[0]] = token  # type: ignore[index]
+            following = pager.next_params(call_params, page)
+            if following is None or len(pages) > 10000:
+                break
+            call_params = following
+            query.plan(1)  # the next page is known to be needed now
+            self._unit.planned = getattr(self._unit, "planned", 0) + 1
         return pages
 
+    def _take_planned_call(self, query: QueryFetch) -> None:
+        """Counts a call about to be made against its unit's plan, or adds it to the plan."""
+        if getattr(self._unit, "planned", 0) > 0:
+            self._unit.planned -= 1
+        else:
+            query.plan(1)
+
+    def _depth(self, table: str) -> int:
+        """How many parents a table has: the scheduler sends parents' calls first."""
+        depth = self._depths.get(table)
+        if depth is None:
+            depth, name = 0, self.catalog[table].parent if table in self.catalog else None
+            while name is not None and depth < 16:
+                depth += 1
+                name = self.catalog[name].parent if name in self.catalog else None
+            self._depths[table] = depth
+        return depth
     def _failed(self, table: str, target: Target, service: str, region: str, operation: str, params: str,
                 started_at: datetime, started: float, code: str, message: str, retries: int,
                 query: QueryFetch, expected_errors: frozenset[str] = frozenset()) -> None:
@@ -476,7 +520,8 @@ class Fetcher:
         futures: list[Future] = []
         for target, region, parent in units:
             for extra in self._param_calls(spec, target, region, parent, param_values):
-                futures.append(self._pool.submit(self._run_unit, spec, target, region, parent, extra,
+                query.plan(1)  # at least one call per unit (it is taken back if the cache answers)
+                futures.append(self._pool.submit(spec.name, self._run_unit, spec, target, region, parent, extra,
                                                  constraints, query, bounds, siblings))
         rows: list[dict[str, Any]] = []
         for fut in futures:
@@ -524,6 +569,7 @@ class Fetcher:
                   siblings: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         context = {"$region": None if spec.scope == "global" else region, "$account_id": target.account_id, "$partition": target.partition,
                    "$parent": parent or {}}
+        self._unit.planned = 1
         try:
             if spec.fetch.rows:
                 items: Iterable[Any] = spec.rows_function()(
@@ -537,10 +583,15 @@ class Fetcher:
             return build_rows(spec, items, context)
         except (CallFailed, ExpectedError):  # ExpectedError: one of the table's ignore_errors, the resource is gone
             return []
+        finally:
+            if self._unit.planned:  # announced but not made (answered from the cache, or failed early)
+                query.plan(-self._unit.planned)
+            self._unit.planned = 0
 
     def close(self) -> None:
         self.cancel_event.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.scheduler.close()
+        self._pool.shutdown()
 
     def clear_cache(self, table: str | None = None) -> None:
         """Forget cached calls: all, or those a table read (a derived table's: its parent's)."""
@@ -562,6 +613,76 @@ class Fetcher:
         with self._lock:
             return [(k[2], k[3], k[0], k[1], len(v[1]) if isinstance(v[1], list) else 0, now - v[0])
                     for k, v in self._cache.items()]
+
+
+class UnitPool:
+    """Threads for units, shared fairly between tables: the next free thread takes the oldest unit of
+    the next table in turn, so that a table of many units waiting on a slow quota (GetResources at
+    2.5/s) cannot hold every thread while the calls of other tables could go out."""
+
+    def __init__(self, max_threads: int):
+        self.max_threads = max_threads
+        self._queues: dict[str, deque[tuple[Future, Callable[..., Any], tuple[Any, ...]]]] = {}
+        self._turn: deque[str] = deque()  # tables with queued units, in the order they take turns
+        self._cond = threading.Condition()
+        self._threads = 0
+        self._idle = 0
+        self._shutdown = False
+
+    def submit(self, table: str, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        with self._cond:
+            if self._shutdown:
+                raise RuntimeError("the fetcher is closed")
+            queue = self._queues.setdefault(table, deque())
+            if not queue:
+                self._turn.append(table)
+            queue.append((future, fn, args))
+            if self._idle == 0 and self._threads < self.max_threads:
+                self._threads += 1
+                threading.Thread(target=self._work, name=f"apigw-sql-fetch-{self._threads}", daemon=True).start()
+            else:
+                self._cond.notify()
+        return future
+
+    def _next(self) -> tuple[Future, Callable[..., Any], tuple[Any, ...]] | None:
+        with self._cond:
+            while not self._turn:
+                if self._shutdown:
+                    return None
+                self._idle += 1
+                self._cond.wait()
+                self._idle -= 1
+            table = self._turn.popleft()
+            queue = self._queues[table]
+            item = queue.popleft()
+            if queue:
+                self._turn.append(table)
+            return item
+
+    def _work(self) -> None:
+        while True:
+            item = self._next()
+            if item is None:
+                return
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(error)
+
+    def shutdown(self) -> None:
+        """Cancels the units not started; running ones end on the fetcher's cancel event."""
+        with self._cond:
+            self._shutdown = True
+            for queue in self._queues.values():
+                for future, _, _ in queue:
+                    future.cancel()
+                queue.clear()
+            self._turn.clear()
+            self._cond.notify_all()
 
 
 class CallFailed(Exception):
@@ -598,6 +719,57 @@ def _refuse_broken_body(operation_model: Any = None, response_dict: dict[str, An
             json.loads(body)
         except ValueError:
             raise ResponseParserError("the answer is not valid JSON") from None
+
+
+class _Pager:
+    """Which parameters ask for the page after a given one: botocore's pagination model when the call
+    has one, else the token pair the call's input and output shapes share (see _NEXT_TOKENS).
+
+    Pages are requested one by one (not through botocore's paginator) so that each is one scheduled
+    request: the scheduler can pace it, retry it when throttled, and no token is spent to learn that
+    there is no next page.
+    """
+
+    def __init__(self, client: Any, method: str, operation: str):
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+        self.more_results: str | None = None
+        if client.can_paginate(method):
+            config = getattr(client.get_paginator(method), "_pagination_cfg", None) or {}
+            self.inputs = _as_list(config.get("input_token"))
+            self.outputs = _as_list(config.get("output_token"))
+            self.more_results = config.get("more_results")
+        if not self.inputs:
+            pair = _manual_token(client, operation)
+            if pair:
+                self.inputs, self.outputs = [pair[0]], [pair[1]]
+
+    def next_params(self, params: dict[str, Any], page: dict[str, Any]) -> dict[str, Any] | None:
+        """The parameters of the next page, or None after the last one."""
+        import jmespath
+
+        if not self.inputs:
+            return None
+        if self.more_results and not jmespath.search(self.more_results, page):
+            return None
+        tokens = [jmespath.search(expression, page) for expression in self.outputs]
+        if all(token is None or token == "" for token in tokens):
+            return None
+        following = dict(params)
+        for name, token in zip(self.inputs, tokens):
+            if token is None or token == "":
+                following.pop(name, None)
+            else:
+                following[name] = token
+        if following == params:  # the same token again: the service would answer the same page forever
+            return None
+        return following
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _manual_token(client: Any, operation: str) -> tuple[str, str] | None:

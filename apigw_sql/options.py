@@ -74,9 +74,12 @@ def open_connection(args: Any, registry: list[Any] | None = None) -> Iterator[An
         rate_limit = False  # the sandbox is not AWS: its budget is the machine's, not the account's
     if args.max_attempts < 1:
         raise UsageError("--max-attempts must be at least 1")
+    if not args.max_wait >= 0:
+        raise UsageError("--max-wait must be a number of seconds, 0 or more")
     try:
         con = apigw_sql.connect(profile=args.profile, regions=parse_regions(args.regions), endpoint_url=endpoint_url,
-                                ttl=args.ttl, max_attempts=args.max_attempts, rate_limit=rate_limit,
+                                ttl=args.ttl, max_attempts=args.max_attempts, max_wait=args.max_wait,
+                                rate_limit=rate_limit,
                                 pushdown_enabled=not args.no_pushdown,
                                 cloudtrail_logs=getattr(args, "cloudtrail_logs", None))
         if registry is not None:

@@ -2,8 +2,8 @@
 
 The planner asks the engine which tables each control reads and how its WHERE narrows them
 (``Connection.uses``, with the control's parameters set), fetches the union of them once, in
-parallel (``Connection.fetch``), then runs the controls one by one on the loaded tables
-(``Connection.sql(..., fetch=False)``): a whole benchmark costs one call per API operation and
+parallel (``Connection.fetch``), and runs each control on the loaded tables as soon as the ones it
+reads are loaded (``Connection.sql(..., fetch=False)``): a whole benchmark costs one call per API operation and
 parameters, and a control's fetch failures are those of the tables it reads.
 
 A control that breaks the result contract (a missing column, a status outside ok/alarm/info/skip/
@@ -200,29 +200,32 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
     log_start = len(con.fetch_log)
 
     # Plan: the tables of every control, narrowed by each one's pushdown (with its parameters set),
-    # then one parallel fetch of the union; the controls then run on the loaded tables.
+    # then one parallel fetch of the union; each control runs as soon as the tables it reads are loaded.
+    # Tables read whole start fetching while the rest is still being planned.
     tables_of: dict[str, list[str]] = {}
     plan_errors: dict[str, str] = {}
     plan: dict[str, Any] = {}
+    con.prefetch_targets()  # who the credentials are, while the planning goes on
     for c in chosen:
         try:
             with _Variables(con.duck, c, values):
                 uses = con.uses(c.sql)
+            for use in uses.values():
+                if use.name not in plan:  # a table read whole stays whole in the plan: start it now
+                    con.prefetch(use)
             tables_of[c.id] = sorted(uses)
             con.merge_uses(plan, uses)
         except QueryError as exc:
             plan_errors[c.id] = f"The control's SQL cannot be planned: {str(exc).rstrip('.')}."
     needed = sorted(plan)
     planned = _with_parents([t for names in tables_of.values() for t in names], con)
-    try:
-        fetched = con.fetch(plan, on_progress)
-    except QueryError:
-        raise  # credentials or the endpoint: nothing can be judged, the caller reports it
-    account_arn = _account_arn(con)
-
     results: list[ControlResult] = []
-    for c in chosen:
+    pending = list(chosen)
+    loaded: set[str] = set()
+
+    def run(c: Control, errors: Sequence[Any]) -> None:
         began = time.monotonic()
+        account_arn = _account_arn(con)
         if c.id in plan_errors:
             result = ControlResult(c, [], plan_errors[c.id])
         else:
@@ -230,8 +233,7 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
                 with _Variables(con.duck, c, values):
                     raw = con.sql(c.sql, fetch=False)
                 result = judge(c, raw.columns, raw.rows, account_arn)
-                blinding = _errors_of(fetched.errors, tables_of[c.id], con, planned)
-                result.findings += _fetch_error_findings(c, blinding, con)
+                result.findings += _fetch_error_findings(c, _errors_of(errors, tables_of[c.id], con, planned), con)
             except Cancelled:
                 raise
             except QueryError as exc:
@@ -245,6 +247,20 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
         results.append(result)
         if on_control is not None:
             on_control(result)
+
+    def run_ready(table: str, query: Any) -> None:
+        # A control runs as soon as every table it reads is loaded, while slower tables still fetch.
+        loaded.add(table)
+        for c in [c for c in pending if c.id not in plan_errors and set(tables_of[c.id]) <= loaded]:
+            pending.remove(c)
+            run(c, query.errors)
+
+    try:
+        fetched = con.fetch(plan, on_progress, on_loaded=run_ready)
+    except QueryError:
+        raise  # credentials or the endpoint: nothing can be judged, the caller reports it
+    for c in pending:
+        run(c, fetched.errors)
 
     results.sort(key=lambda r: (r.control.severity_rank, r.control.id))
     log = con.fetch_log[log_start:]

@@ -16,6 +16,8 @@ answers itself (never passed to moto, never recorded as CloudTrail events).
     POST   /_sandbox/backdate               {kind: "client-certificate" | "api-key", id, region, days}
     POST   /_sandbox/flush-logs             write buffered CloudTrail records to log files -> {files}
     POST   /_sandbox/reset                  the sandbox's own state and moto's
+    GET    /_sandbox/quotas                 {enabled, share, admitted: {budget: n}, refused: {budget: n}}
+    POST   /_sandbox/quotas                 {enabled, share}: enforce AWS's request quotas (fresh buckets)
 """
 from __future__ import annotations
 
@@ -77,6 +79,14 @@ def _route(app: SandboxApp, method: str, parts: list[str], spec: dict[str, Any],
             return json_reply(200, {})
         if method == "DELETE":
             app.faults.clear_delays()
+            return json_reply(200, {})
+    if what == "quotas":
+        from .quotas import QuotaRules
+
+        if method == "GET":
+            return json_reply(200, app.quotas.state() if app.quotas is not None else {"enabled": False})
+        if method == "POST":
+            app.quotas = QuotaRules(float(spec.get("share") or 0.0)) if spec.get("enabled", True) else None
             return json_reply(200, {})
     if method != "POST":
         return _fail(405, f"{method} is not supported on {PREFIX}{'/'.join(parts)}")

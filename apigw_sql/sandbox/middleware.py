@@ -1,7 +1,7 @@
 """The sandbox's WSGI application: moto, wrapped by what moto lacks.
 
 Every request is identified (service, region, operation), may be delayed or failed by an injected
-fault (an AWS error, a reset connection, a truncated or malformed answer: faults.py), is answered by an extension or by moto, and is then recorded as a CloudTrail event in the
+fault (an AWS error, a reset connection, a truncated or malformed answer: faults.py), may be refused for exceeding AWS's request quotas (when they are enforced: quotas.py), is answered by an extension or by moto, and is then recorded as a CloudTrail event in the
 region it was sent to. Requests to the control endpoint (/_sandbox/...) and to moto's own API
 (/moto-api/...) are neither identified nor recorded.
 """
@@ -37,6 +37,7 @@ from .faults import FaultRules
 from .logfiles import LogFileSink
 from .moto_backends import account_for
 from .operations import OperationMatcher, parse_credential
+from .quotas import QuotaRules
 from .recorder import EventRecorder, MemoryEventStore
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -120,6 +121,7 @@ class SandboxApp:
         self.moto = moto_app or _moto_app()
         self.matcher = OperationMatcher()
         self.faults = FaultRules()
+        self.quotas: QuotaRules | None = None  # AWS's request quotas, when enforced
         self.events = MemoryEventStore()
         self.recorder = EventRecorder(self.events)
         self.log_files = LogFileSink()  # CloudTrail log files in the trails' buckets
@@ -205,8 +207,15 @@ class SandboxApp:
         fault = self.faults.take_fault(*where)
         if fault is not None and fault.kind == "reset":
             _reset_connection(environ)
+        quotas = self.quotas
+        exceeded = None
+        if fault is None and quotas is not None:
+            exceeded = quotas.admit(credential.signing_name, operation.name, call.account_id, credential.region)
         if fault is not None and fault.kind == "error":
             reply = error_reply(operation.protocol, fault.code, fault.message, fault.status, call.request_id)
+        elif exceeded is not None:
+            reply = error_reply(operation.protocol, exceeded.code, exceeded.message, exceeded.status,
+                                call.request_id)
         else:
             reply = self._answer(call, forward)
             if fault is not None:

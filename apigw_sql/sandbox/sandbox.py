@@ -39,10 +39,17 @@ class Sandbox:
     process's global state: run one in-process sandbox at a time).
     """
 
-    def __init__(self, port: int = 0, seed: bool = True, in_process: bool = False) -> None:
+    def __init__(self, port: int = 0, seed: bool = True, in_process: bool = False, aws_quotas: bool = False,
+                 quota_share: float = 0.0) -> None:
+        """`aws_quotas` enforces AWS's request quotas once the sandbox is seeded (see quotas.py), with a
+        simulated second client using `quota_share` of each; set_quotas changes that later."""
+        if not 0.0 <= quota_share < 1.0:
+            raise SandboxError("the quota share must be at least 0 and below 1 (0.5: another client uses half)")
         self.port = port
         self.seed = seed
         self.in_process = in_process
+        self.aws_quotas = aws_quotas
+        self.quota_share = quota_share
         self.regions: tuple[str, ...] = DEMO_REGIONS
         self.estate: dict[str, Any] = {}  # what seed_demo created (names -> ids per region); {} when not seeded
         self._thread: ServerThread | None = None
@@ -63,6 +70,8 @@ class Sandbox:
             return self
         if not self.in_process:
             self._start_child()
+            if self.aws_quotas:
+                self.set_quotas(True, self.quota_share)
             return self
         self._thread = ServerThread(self.port).start()
         self.port = self._thread.port
@@ -73,6 +82,8 @@ class Sandbox:
 
                 self.estate = seed_demo(self)
                 self.flush_logs()  # the seeded history is in the trails' buckets from the start
+            if self.aws_quotas:
+                self.set_quotas(True, self.quota_share)
         except BaseException:
             self.stop()
             raise
@@ -233,6 +244,15 @@ class Sandbox:
     def backdate(self, kind: str, ident: str, days: float, region: str = "us-east-1") -> None:
         """Ages a client certificate ("client-certificate") or an API key ("api-key") by `days`."""
         self._control("POST", "backdate", {"kind": kind, "id": ident, "days": days, "region": region})
+
+    def set_quotas(self, enabled: bool = True, share: float = 0.0) -> None:
+        """Enforces AWS's request quotas (fresh, full buckets), a second client using `share` of each;
+        or stops enforcing them (enabled=False)."""
+        self._control("POST", "quotas", {"enabled": enabled, "share": share})
+
+    def quota_counts(self) -> dict[str, Any]:
+        """{enabled, share, admitted: {budget: n}, refused: {budget: n}} of the quotas enforced."""
+        return self._control("GET", "quotas")
 
     def reset(self) -> None:
         """Empties the sandbox: moto's state, recorded events, faults, delays."""
