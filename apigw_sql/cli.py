@@ -55,6 +55,10 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
                    help="CloudTrail log files (the AWSLogs/... delivery layout) that aws_cloudtrail_log and "
                         "aws_cloudtrail_event read; repeatable (default: cloudtrail_logs in "
                         "$XDG_CONFIG_HOME/apigw-sql/config.toml, else aws_cloudtrail_event reads LookupEvents)")
+    g.add_argument("--access-logs", action="append", metavar="FOLDER|s3://BUCKET/PREFIX",
+                   help="API Gateway access-log files (Firehose delivery or CloudWatch Logs export layout, gzip or "
+                        "plain) that aws_api_gateway_access_log reads; repeatable (default: access_logs in "
+                        "$XDG_CONFIG_HOME/apigw-sql/config.toml, else the stages' CloudWatch Logs groups)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,11 +224,14 @@ def open_connection(args: argparse.Namespace) -> Iterator[Any]:
         rate_limit = False  # the sandbox is not AWS: its budget is the machine's, not the account's
     if args.max_attempts < 1:
         raise UsageError("--max-attempts must be at least 1")
+    access_logs = getattr(args, "access_logs", None)
+    for source in access_logs or []:
+        _check_log_source("--access-logs", source)
     try:
         con = apigw_sql.connect(profile=args.profile, regions=_regions(args.regions), endpoint_url=endpoint_url,
                                 ttl=args.ttl, max_attempts=args.max_attempts, rate_limit=rate_limit,
                                 pushdown_enabled=not args.no_pushdown,
-                                cloudtrail_logs=getattr(args, "cloudtrail_logs", None))
+                                cloudtrail_logs=getattr(args, "cloudtrail_logs", None), access_logs=access_logs)
         try:
             yield con
         finally:
@@ -232,6 +239,16 @@ def open_connection(args: argparse.Namespace) -> Iterator[Any]:
     finally:
         if sandbox is not None:
             sandbox.stop()
+
+
+def _check_log_source(option: str, text: str) -> None:
+    """A folder that does not exist, or a URL that is neither a folder nor s3://, is a usage error."""
+    from .cloudtrail.log_files import LogSource, LogSourceError
+
+    try:
+        LogSource.parse(text)
+    except LogSourceError as exc:
+        raise UsageError(f"{option} {exc}: name a folder or s3://BUCKET/PREFIX") from None
 
 
 def start_sandbox(seed: bool = True) -> Any:

@@ -65,13 +65,15 @@ class Connection:
     def __init__(self, *, profile: str | None = None, regions: list[str] | None = None,
                  endpoint_url: str | None = None, ttl: float = 300.0, max_attempts: int = 5,
                  rate_limit: bool = True, database: str = ":memory:", catalog: Catalog | None = None,
-                 pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None):
+                 pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None,
+                 access_logs: list[str] | None = None):
         import duckdb
 
         self.catalog = catalog or load_catalog()
         self.config = FetchConfig(profile=profile, regions=regions, endpoint_url=endpoint_url, ttl=ttl,
                                   max_attempts=max_attempts, rate_limit=rate_limit, workers=workers,
-                                  cloudtrail_logs=list(cloudtrail_logs) if cloudtrail_logs is not None else None)
+                                  cloudtrail_logs=list(cloudtrail_logs) if cloudtrail_logs is not None else None,
+                                  access_logs=list(access_logs) if access_logs is not None else None)
         self.fetcher = Fetcher(self.catalog, self.config)
         self.duck = duckdb.connect(database)
         self.duck.execute("SET TimeZone = 'UTC'")

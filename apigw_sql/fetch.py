@@ -21,7 +21,8 @@ from .catalog import Catalog, TableSpec
 from .ratelimit import Cancelled, RateLimiter
 from .rowbuild import build_rows, get_path
 
-READ_ONLY = re.compile(r"^(Get|List|Describe|Lookup)[A-Z]")
+# Filter: CloudWatch Logs FilterLogEvents, which only reads.
+READ_ONLY = re.compile(r"^(Get|List|Describe|Lookup|Filter)[A-Z]")
 # Parameters that would make a read-only call return a secret.
 SECRET_PARAMS = {"includeValue", "includeValues", "WithDecryption"}
 # Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
@@ -59,6 +60,8 @@ class FetchConfig:
     read_timeout: float = 30.0
     # CloudTrail log files: local folders and s3://bucket/prefix URLs; None: the config file's, if any
     cloudtrail_logs: list[str] | None = None
+    # API Gateway access-log files: local folders and s3://bucket/prefix URLs; None: the config file's, if any
+    access_logs: list[str] | None = None
 
 
 @dataclass
@@ -516,7 +519,7 @@ class CallFailed(Exception):
 def _read_only_guard(model: Any = None, params: dict[str, Any] | None = None, **_: Any) -> None:
     name = getattr(model, "name", "")
     if not READ_ONLY.match(name):
-        raise ReadOnlyViolation(f"refused {name}: apigw-sql only reads (Get, List, Describe, Lookup)")
+        raise ReadOnlyViolation(f"refused {name}: apigw-sql only reads (Get, List, Describe, Lookup, Filter)")
     for key in SECRET_PARAMS & set(params or {}):
         if params and params[key]:
             raise ReadOnlyViolation(f"refused {name} with {key}=true: apigw-sql never fetches secret values")

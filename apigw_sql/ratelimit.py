@@ -1,7 +1,8 @@
 """Client-side rate limits at AWS's published rates, so a crawl stays under the account's budget.
 
 API Gateway's control plane allows 10 requests/s per account (burst 40) shared by every GET of
-REST and v2 APIs, and GetResources 5 per 2 s; CloudTrail LookupEvents 2/s per account and region.
+REST and v2 APIs, and GetResources 5 per 2 s; CloudTrail LookupEvents 2/s per account and region;
+CloudWatch Logs FilterLogEvents 5/s and CloudWatch GetMetricData 50/s per account and region.
 One bucket per (account, budget[, region]) is shared by every table and thread of a session.
 """
 from __future__ import annotations
@@ -30,6 +31,8 @@ LIMITS: dict[tuple[str, str | None], Limit] = {
     ("wafv2", None): Limit("wafv2", 10, 20, per_region=True),
     ("acm", None): Limit("acm", 10, 20, per_region=True),
     ("s3", None): Limit("s3", 50, 100),
+    ("logs", "FilterLogEvents"): Limit("logs:FilterLogEvents", 5, 5, per_region=True),
+    ("cloudwatch", "GetMetricData"): Limit("cloudwatch:GetMetricData", 50, 50, per_region=True),
 }
 
 
