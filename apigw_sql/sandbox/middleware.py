@@ -20,6 +20,7 @@ from .cloudtrail_event import build_record
 from .exchange import Call, Reply, call_wsgi
 from .ext_apigatewayv2 import HttpApiExtensions
 from .ext_client_certificates import ClientCertificates
+from .ext_cloudwatch import CloudWatchMetrics
 from .ext_cloudtrail import CloudTrailExtensions
 from .ext_cloudtrail_lake import CloudTrailLake
 from .ext_ec2 import Ec2Extensions
@@ -110,7 +111,7 @@ class SandboxApp:
         self.handlers: HandlerTable = {}
         extensions = (self.client_certificates, RestTags(self.client_certificates), RestApiShapes(),
                       self.rest_domains, self.http_apis, self.cloudtrail, StsExtensions(), Ec2Extensions(),
-                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake)
+                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake, CloudWatchMetrics())
         for extension in extensions:
             table = extension.handlers()
             overlap = set(table) & set(self.handlers)
