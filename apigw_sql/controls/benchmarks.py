@@ -4,6 +4,9 @@
 - ``fsbp`` and ``cis_v5``: the ``frameworks`` header names a reference in that framework;
 - ``apigateway``: every control whose home is ``queries/apigateway/`` (every API Gateway control lives there);
 - ``cloudtrail_activity``: every control whose home is ``queries/cloudtrail_activity/``;
+- ``usage``: every control whose home is ``queries/usage/``;
+- any benchmark the ``also_in`` header names (the access-log format control lives in ``apigateway`` and is
+  also in ``usage``);
 - ``all``: every control.
 
 ``queries/cloudtrail/`` holds the CloudTrail configuration controls: a home folder that is not a benchmark of
@@ -22,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "cis_v5": "CIS AWS Foundations Benchmark v5.0: the CloudTrail items of section 3",
     "apigateway": "Every API Gateway control: REST, HTTP and WebSocket stages, APIs, domains, keys and plans",
     "cloudtrail_activity": "CloudTrail activity: what happened, correlated with what is configured",
+    "usage": "Usage monitoring: anomalies in access logs and metrics, and the log format they need",
     "all": "Every control apigw-sql ships",
 }
 # Folders a control file may live in: each benchmark's, and home folders that are no benchmark of their own.
@@ -41,7 +45,7 @@ def memberships(control: Control) -> tuple[str, ...]:
     >>> memberships(c)
     ('fsbp', 'apigateway', 'all')
     """
-    member = {control.home, "all"}
+    member = {control.home, "all", *control.also_in}
     member.update(f for f in MEMBERSHIP_FRAMEWORKS if f in control.frameworks)
     return tuple(b for b in BENCHMARKS if b in member)
 

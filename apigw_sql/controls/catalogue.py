@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .benchmarks import HOME_BENCHMARKS, with_memberships
+from .benchmarks import BENCHMARKS, HOME_BENCHMARKS, with_memberships
 from .control import Control, ControlError, parse_control
 
 
@@ -30,6 +30,10 @@ def load_controls(directory: Path | str | None = None) -> list[Control]:
             raise ControlError(f"{path}: a control lives in queries/<home benchmark>/, one of "
                                f"{', '.join(HOME_BENCHMARKS)}")
         control = with_memberships(parse_control(path.read_text(encoding="utf-8"), str(path), relative.parts[0]))
+        unknown = [b for b in control.also_in if b not in BENCHMARKS or b == "all"]
+        if unknown:
+            raise ControlError(f"{path}: also_in: {unknown[0]!r} is not a benchmark (one of "
+                               f"{', '.join(b for b in BENCHMARKS if b != 'all')})")
         for name in dict.fromkeys((control.id, *control.aliases)):  # an alias may equal the id
             if name in names:
                 raise ControlError(f"{path}: {'id' if name == control.id else 'aliases'}: {name!r} is also "

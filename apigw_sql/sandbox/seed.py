@@ -69,6 +69,12 @@ CloudTrail
                      (a PutEventSelectors event), untagged; bucket shop-eu-trail-123456789012 with a public-read
                      ACL and no public access block.
 
+Usage (seed_usage.py): eight days of access logs in CloudWatch Logs for orders-api/prod (JSON), a new stage
+legacy-reports/v2 (CLF) and checkout-http/prod (JSON), with a daily rhythm and planted anomalies (an error
+spike and an authorization-failure burst on orders-api, a new high-volume source and an open method in use on
+legacy-reports), and matching AWS/ApiGateway metrics (payments-api/prod fails 12% of its requests with 5xx
+over the last day). The other stages' log groups do not exist.
+
 Activity recorded while seeding (LookupEvents, besides every create call): the UpdateStage, UpdateRestApi,
 DeleteAuthorizer, DisassociateWebACL, UpdateAccount, StopLogging and PutEventSelectors calls above; GetApiKeys
 with includeValues=true and GetApiKey with includeValue=true; CreateApiKey by the root user (access key
@@ -83,6 +89,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cloudtrail_event import ROOT_ACCESS_KEY_ID
 from .sandbox import DEMO_ACCOUNT_ID, DEMO_REGIONS, control_request, make_client
+from .seed_usage import seed_usage
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -705,4 +712,5 @@ def seed_demo(target: Sandbox | str) -> dict[str, Any]:
     _cloudtrail(s)
     _accounts(s)
     _activity(s)
+    seed_usage(s)
     return s.estate

@@ -14,6 +14,7 @@
 -- frameworks:
 -- aliases:
 -- parameters:
+-- also_in: usage
 WITH stages AS (
     SELECT s.arn, s.account_id, s.region, s.rest_api_id AS api_id, s.name AS stage_name,
            format('Stage {} of REST API {} ({})', s.name, a.name, s.rest_api_id) AS label,
