@@ -14,15 +14,15 @@
 -- aliases:
 -- parameters: window_hours BIGINT = 24; baseline_days BIGINT = 7; as_of VARCHAR = ''; min_auth_failures BIGINT = 20
 WITH clock AS (
-    SELECT coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
+    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
 ),
 -- The same read as every usage control (window and baseline), so that one fetch serves them all.
 logs AS (
     SELECT l.account_id, l.region, l.api_id, l.stage, l.request_time, l.status, l.source_ip
     FROM aws_api_gateway_access_log l
-    WHERE l.request_time >= coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
-                            - to_hours(getvariable('window_hours')) - to_days(getvariable('baseline_days'))
-      AND l.request_time < coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+                            - to_hours(coalesce(getvariable('window_hours'), 24)) - to_days(coalesce(getvariable('baseline_days'), 7))
+      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
 ),
 names AS (
     SELECT account_id, region, api_id, name FROM aws_api_gateway_rest_api
@@ -41,9 +41,9 @@ bursts AS (
            count(*) FILTER (WHERE l.status = 403) AS forbidden
     FROM logs l CROSS JOIN clock
     WHERE l.status IN (401, 403) AND l.source_ip IS NOT NULL
-      AND l.request_time >= clock.as_of - to_hours(getvariable('window_hours'))
+      AND l.request_time >= clock.as_of - to_hours(coalesce(getvariable('window_hours'), 24))
     GROUP BY ALL
-    HAVING count(*) >= getvariable('min_auth_failures')
+    HAVING count(*) >= coalesce(getvariable('min_auth_failures'), 20)
 )
 SELECT s.stage_arn AS resource, 'alarm' AS status,
        format('{}: source IP {} got {} authorization failures ({} with 401, {} with 403) in the hour {} UTC.',
@@ -55,7 +55,7 @@ WHERE s.judged
 UNION ALL
 SELECT s.stage_arn, CASE WHEN s.judged THEN 'ok' ELSE 'skip' END,
        s.label || CASE WHEN s.judged THEN format(' had no source IP with {} or more 401/403 responses within one hour in the {} hours before {} UTC.',
-                                                 getvariable('min_auth_failures'), getvariable('window_hours'),
+                                                 coalesce(getvariable('min_auth_failures'), 20), coalesce(getvariable('window_hours'), 24),
                                                  strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'))
                        WHEN s.readable THEN ': its access-log format has no source IP ($context.identity.sourceIp), so failures cannot be told apart by caller.'
                        ELSE format(': its access logs cannot be read: {}.', s.reason) END,

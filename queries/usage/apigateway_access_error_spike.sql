@@ -10,24 +10,25 @@
 -- resource_type: REST and v2 stage
 -- remediation: Look at the hour's errors to tell an attack from a broken deployment.
 --   SQL: SELECT status, source_ip, resource_path, count(*) FROM aws_api_gateway_access_log WHERE api_id = 'API_ID' AND stage = 'STAGE' AND status >= 400 AND request_time >= TIMESTAMP 'HOUR' AND request_time < TIMESTAMP 'HOUR' + INTERVAL 1 HOUR GROUP BY ALL ORDER BY 4 DESC;
---   Then block the sources with AWS WAF (a rate-based rule), or roll the stage back to its previous deployment.
+--   CLI (roll back): aws apigateway update-stage --rest-api-id API_ID --stage-name STAGE --patch-operations op=replace,path=/deploymentId,value=PREVIOUS_DEPLOYMENT_ID
+--   Or block the sources with an AWS WAF rate-based rule on the stage.
 -- frameworks:
 -- aliases:
 -- parameters: window_hours BIGINT = 24; baseline_days BIGINT = 7; as_of VARCHAR = ''; min_errors BIGINT = 50; spike_factor DOUBLE = 10
 WITH clock AS (
-    SELECT coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
+    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
 ),
 span AS (
-    SELECT as_of, as_of - to_hours(getvariable('window_hours')) AS window_start,
-           as_of - to_hours(getvariable('window_hours')) - to_days(getvariable('baseline_days')) AS baseline_start
+    SELECT as_of, as_of - to_hours(coalesce(getvariable('window_hours'), 24)) AS window_start,
+           as_of - to_hours(coalesce(getvariable('window_hours'), 24)) - to_days(coalesce(getvariable('baseline_days'), 7)) AS baseline_start
     FROM clock
 ),
 logs AS (
     SELECT l.account_id, l.region, l.api_id, l.stage, l.request_time, l.status
     FROM aws_api_gateway_access_log l
-    WHERE l.request_time >= coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
-                            - to_hours(getvariable('window_hours')) - to_days(getvariable('baseline_days'))
-      AND l.request_time < coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+                            - to_hours(coalesce(getvariable('window_hours'), 24)) - to_days(coalesce(getvariable('baseline_days'), 7))
+      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
 ),
 names AS (
     SELECT account_id, region, api_id, name FROM aws_api_gateway_rest_api
@@ -66,21 +67,21 @@ spikes AS (
     LEFT JOIN baseline b ON b.account_id = e.account_id AND b.region = e.region AND b.api_id = e.api_id
                         AND b.stage = e.stage
     WHERE e.hour >= date_trunc('hour', span.window_start)
-      AND e.errors >= getvariable('min_errors')
-      AND e.errors >= getvariable('spike_factor') * coalesce(b.median_errors, 0)
+      AND e.errors >= coalesce(getvariable('min_errors'), 50)
+      AND e.errors >= coalesce(getvariable('spike_factor'), 10) * coalesce(b.median_errors, 0)
 )
 SELECT s.stage_arn AS resource, 'alarm' AS status,
        format('{} answered {} error responses (status 400 or more) in the hour {} UTC: {} the baseline median of {} an hour over the {} days before.',
               s.label, x.errors, strftime(x.hour, '%Y-%m-%d %H:00'),
               CASE WHEN x.median_errors = 0 THEN 'against' ELSE round(x.errors / x.median_errors, 1) || ' times' END,
-              round(x.median_errors, 1), getvariable('baseline_days')) AS reason,
+              round(x.median_errors, 1), coalesce(getvariable('baseline_days'), 7)) AS reason,
        s.account_id, s.region, s.api_id, s.stage, strftime(x.hour, '%Y-%m-%dT%H:00:00Z') AS hour, x.errors
 FROM spikes x
 JOIN stages s USING (account_id, region, api_id, stage)
 UNION ALL
 SELECT s.stage_arn, CASE WHEN s.readable THEN 'ok' ELSE 'skip' END,
        s.label || CASE WHEN s.readable THEN format(' had no hour with {} or more error responses and {} times its baseline median in the {} hours before {} UTC.',
-                                                   getvariable('min_errors'), getvariable('spike_factor'), getvariable('window_hours'),
+                                                   coalesce(getvariable('min_errors'), 50), coalesce(getvariable('spike_factor'), 10), coalesce(getvariable('window_hours'), 24),
                                                    strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'))
                        ELSE format(': its access logs cannot be read: {}.', s.reason) END,
        s.account_id, s.region, s.api_id, s.stage, NULL, NULL

@@ -16,19 +16,19 @@
 -- aliases:
 -- parameters: window_hours BIGINT = 24; baseline_days BIGINT = 7; as_of VARCHAR = ''; min_sources BIGINT = 5
 WITH clock AS (
-    SELECT coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
+    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
 ),
 logs AS (
     SELECT l.account_id, l.region, l.api_id, l.stage, l.request_time, l.source_ip, l.http_method, l.resource_path,
            l.route_key
     FROM aws_api_gateway_access_log l
-    WHERE l.request_time >= coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
-                            - to_hours(getvariable('window_hours')) - to_days(getvariable('baseline_days'))
-      AND l.request_time < coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+                            - to_hours(coalesce(getvariable('window_hours'), 24)) - to_days(coalesce(getvariable('baseline_days'), 7))
+      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
 ),
 window_logs AS (
     SELECT l.* FROM logs l CROSS JOIN clock
-    WHERE l.request_time >= clock.as_of - to_hours(getvariable('window_hours')) AND l.source_ip IS NOT NULL
+    WHERE l.request_time >= clock.as_of - to_hours(coalesce(getvariable('window_hours'), 24)) AND l.source_ip IS NOT NULL
 ),
 -- Unprotected, judged as the two authorization controls judge them.
 open_doors AS (
@@ -62,18 +62,18 @@ usage AS (
     GROUP BY d.arn
 )
 SELECT d.arn AS resource,
-       CASE WHEN j.api_id IS NULL THEN 'skip' WHEN coalesce(u.sources, 0) >= getvariable('min_sources') THEN 'alarm'
+       CASE WHEN j.api_id IS NULL THEN 'skip' WHEN coalesce(u.sources, 0) >= coalesce(getvariable('min_sources'), 5) THEN 'alarm'
             ELSE 'ok' END AS status,
        format('{} of {} API {} ({}) needs no authorization', d.door,
               CASE d.api_type WHEN 'WEBSOCKET' THEN 'WebSocket' ELSE d.api_type END, d.api_name, d.api_id) ||
        CASE WHEN j.api_id IS NULL THEN ', and no stage of the API has readable access logs with source IPs to show who calls it.'
-            WHEN coalesce(u.sources, 0) >= getvariable('min_sources')
+            WHEN coalesce(u.sources, 0) >= coalesce(getvariable('min_sources'), 5)
                 THEN format(' and answered {} requests from {} distinct source IPs (e.g. {}) in the {} hours before {} UTC.',
-                            u.requests, u.sources, array_to_string(u.some_sources, ', '), getvariable('window_hours'),
+                            u.requests, u.sources, array_to_string(u.some_sources, ', '), coalesce(getvariable('window_hours'), 24),
                             strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'))
             ELSE format('; it answered {} requests from {} distinct source IPs in the {} hours before {} UTC, under {}.',
-                        coalesce(u.requests, 0), coalesce(u.sources, 0), getvariable('window_hours'),
-                        strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'), getvariable('min_sources')) END AS reason,
+                        coalesce(u.requests, 0), coalesce(u.sources, 0), coalesce(getvariable('window_hours'), 24),
+                        strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'), coalesce(getvariable('min_sources'), 5)) END AS reason,
        d.account_id, d.region, d.api_id, j.stages, coalesce(u.sources, 0) AS sources, coalesce(u.requests, 0) AS requests
 FROM open_doors d
 LEFT JOIN judged_stages j ON j.account_id = d.account_id AND j.region = d.region AND j.api_id = d.api_id

@@ -13,15 +13,15 @@
 -- aliases:
 -- parameters: window_hours BIGINT = 24; as_of VARCHAR = ''; max_5xx_rate DOUBLE = 0.05; min_requests BIGINT = 100
 WITH clock AS (
-    SELECT coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
+    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
 ),
 metrics AS (
     SELECT m.account_id, m.region, m.api_id, m.stage, m.metric_name, m.value, m.shares_metrics_with
     FROM aws_api_gateway_metric m
     WHERE m.metric_name IN ('Count', '5XXError', '5xx')
-      AND m.timestamp >= coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
-                         - to_hours(getvariable('window_hours'))
-      AND m.timestamp < coalesce(TRY_CAST(nullif(getvariable('as_of'), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+      AND m.timestamp >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+                         - to_hours(coalesce(getvariable('window_hours'), 24))
+      AND m.timestamp < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
 ),
 totals AS (
     SELECT account_id, region, api_id, stage, sum(value) FILTER (WHERE metric_name = 'Count') AS requests,
@@ -49,20 +49,20 @@ judged AS (
 )
 SELECT arn AS resource,
        CASE WHEN api_type = 'WEBSOCKET' THEN 'skip'
-            WHEN requests >= getvariable('min_requests') AND rate >= getvariable('max_5xx_rate') THEN 'alarm'
+            WHEN requests >= coalesce(getvariable('min_requests'), 100) AND rate >= coalesce(getvariable('max_5xx_rate'), 0.05) THEN 'alarm'
             ELSE 'ok' END AS status,
        label ||
        CASE WHEN api_type = 'WEBSOCKET' THEN ' is a WebSocket stage: API Gateway publishes no 5xx metric for it.'
-            WHEN requests >= getvariable('min_requests') AND rate >= getvariable('max_5xx_rate')
+            WHEN requests >= coalesce(getvariable('min_requests'), 100) AND rate >= coalesce(getvariable('max_5xx_rate'), 0.05)
                 THEN format(' answered {} of {} requests ({}%) with a 5xx error in the {} hours before {} UTC (threshold {}%).',
-                            CAST(failures AS BIGINT), CAST(requests AS BIGINT), round(100 * rate, 1), getvariable('window_hours'),
-                            strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'), round(100 * getvariable('max_5xx_rate'), 1))
-            WHEN requests < getvariable('min_requests')
+                            CAST(failures AS BIGINT), CAST(requests AS BIGINT), round(100 * rate, 1), coalesce(getvariable('window_hours'), 24),
+                            strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'), round(100 * coalesce(getvariable('max_5xx_rate'), 0.05), 1))
+            WHEN requests < coalesce(getvariable('min_requests'), 100)
                 THEN format(' had {} requests in the {} hours before {} UTC, under the {} needed to judge its 5xx rate.',
-                            CAST(requests AS BIGINT), getvariable('window_hours'), strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'),
-                            getvariable('min_requests'))
+                            CAST(requests AS BIGINT), coalesce(getvariable('window_hours'), 24), strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M'),
+                            coalesce(getvariable('min_requests'), 100))
             ELSE format(' answered {} of {} requests ({}%) with a 5xx error in the {} hours before {} UTC.',
-                        CAST(failures AS BIGINT), CAST(requests AS BIGINT), round(100 * rate, 1), getvariable('window_hours'),
+                        CAST(failures AS BIGINT), CAST(requests AS BIGINT), round(100 * rate, 1), coalesce(getvariable('window_hours'), 24),
                         strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M')) END ||
        CASE WHEN len(shared) > 0 THEN format(' These metrics are shared with REST API(s) {} of the same name (AWS keys REST metrics by API name), so they may be theirs.',
                                              array_to_string(shared, ', ')) ELSE '' END AS reason,
