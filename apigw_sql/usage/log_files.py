@@ -121,9 +121,9 @@ def lines_sql(paths: list[str], layout: str) -> str:
                 f"substr(line, strpos(line, ' ') + 1) ELSE line END AS message, "
                 f"CASE WHEN regexp_matches(line, {sql_string(_EXPORT_LINE)}) THEN "
                 f"CAST(TRY_CAST(split_part(line, ' ', 1) AS TIMESTAMPTZ) AS TIMESTAMP) END AS event_time, "
-                f"filename AS source FROM {read} WHERE trim(line) <> '')")
+                f"filename AS source FROM {read} WHERE line <> '')")
     return (f"(SELECT line AS message, CAST(NULL AS TIMESTAMP) AS event_time, filename AS source "
-            f"FROM {read} WHERE trim(line) <> '')")
+            f"FROM {read} WHERE line <> '')")
 
 
 __all__ = ["LogSourceError", "StageFile", "collect_stage_files", "file_layout", "lines_sql", "match_files"]

@@ -11,7 +11,7 @@ keeps its text in ``message`` and says why in ``parse_error``.
 >>> from apigw_sql.usage.formats import parse_format
 >>> spec = parse_format('{"ip": "$context.identity.sourceIp", "status": "$context.status"}')
 >>> print(column_expressions(spec)["source_ip"])
-nullif(nullif(trim(CAST(r."ip" AS VARCHAR)), '-'), '')
+nullif(nullif(CAST(r."ip" AS VARCHAR), '-'), '')
 """
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def _raw_value(spec: FormatSpec, variable: str) -> str:
 
 
 def _clean(expr: str) -> str:
-    return f"nullif(nullif(trim(CAST({expr} AS VARCHAR)), '-'), '')"
+    # No trim: a JSON value is as written, and a text group ends at its literal separator.
+    return f"nullif(nullif(CAST({expr} AS VARCHAR), '-'), '')"
 
 
 def column_expressions(spec: FormatSpec) -> dict[str, str]:
