@@ -460,3 +460,19 @@ def test_usage_benchmark_members():
     format_control = next(c for c in load_controls() if c.id == "apigateway_stage_access_log_format_complete")
     assert format_control.home == "apigateway" and "apigateway" in format_control.benchmarks
 
+
+
+def test_a_group_that_cannot_be_read_is_skip_with_the_reason(connect, sandbox, estate):
+    sandbox.add_fault(service="logs", region=TEST_REGION, operation="DescribeLogGroups",
+                      code="AccessDeniedException", status=400, message="not allowed: logs:DescribeLogGroups")
+    try:
+        con = connect(regions=[TEST_REGION])
+        report = run_controls(con, ["apigateway_access_error_spike"], {"as_of": AS_OF_TEXT})
+    finally:
+        sandbox.clear_faults()
+    quiet = next(f for f in report.findings if f.dimensions.get("api_id") == estate["api"]
+                 and f.dimensions.get("stage") == "quiet")
+    assert quiet.status == "skip"
+    assert quiet.reason == ("Stage quiet of REST API usage-test-api ({}): its access logs cannot be read: its log group "
+                            "/usage-test/quiet cannot be read (AccessDeniedException: not allowed: "
+                            "logs:DescribeLogGroups).".format(estate["api"]))
