@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("check")
     p.add_argument("names", nargs="*", metavar="BENCHMARK|CONTROL",
-                   help="benchmarks (fsbp, cis_v5, apigateway, cloudtrail_activity, all), control ids, aliases "
+                   help="benchmarks (fsbp, cis_v5, apigateway, cloudtrail_activity, usage, all), control ids, aliases "
                         "or patterns such as 'apigateway_stage_*' (default: all)")
     p.add_argument("--severity", help="keep only controls of these severities (comma-separated: "
                                       f"{', '.join(SEVERITIES)})")

@@ -169,8 +169,9 @@ def test_severity_and_where_filters(check):
 def test_benchmarks_and_controls_listings(capsys):
     assert main(["benchmarks", "-o", "csv"]) == 0
     rows = {r["benchmark"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
-    assert set(rows) == {"fsbp", "cis_v5", "apigateway", "cloudtrail_activity", "all"}
+    assert set(rows) == {"fsbp", "cis_v5", "apigateway", "cloudtrail_activity", "usage", "all"}
     assert int(rows["apigateway"]["controls"]) >= 39 and rows["fsbp"]["title"]
+    assert int(rows["usage"]["controls"]) == 6
     assert main(["controls", "fsbp", "-o", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert {r["control"] for r in listed} >= {XRAY, "apigateway_stage_execution_logging_enabled"}
