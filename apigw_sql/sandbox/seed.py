@@ -24,7 +24,8 @@ REST APIs (apigateway)
   us-east-1  internal-inventory  PRIVATE, policy restricted by aws:SourceVpce; AWS_IAM methods; VPC_LINK
              (hardened)          integration; stage prod: logging ERROR, tracing, cert, access logs, no cache.
   us-east-1  legacy-reports      PRIVATE without a resource policy; GET /reports NONE on http://;
-             (weak)              stage v1 with no method settings at all (no logging).
+             (weak)              stage v1 with no method settings at all (no execution logging); its access
+                                 logs (CLF) are added by seed_usage.py.
   eu-west-1  partner-gateway     REGIONAL, policy restricted by aws:SourceIp; CUSTOM (REQUEST) methods;
                                  mapped from partners.shop.example (TLS_1_0) with execute-api enabled (bypass).
              stage live         logging INFO, tracing, throttling, access log format incomplete (no source
@@ -69,8 +70,8 @@ CloudTrail
                      (a PutEventSelectors event), untagged; bucket shop-eu-trail-123456789012 with a public-read
                      ACL and no public access block.
 
-Usage (seed_usage.py): eight days of access logs in CloudWatch Logs for orders-api/prod (JSON), a new stage
-legacy-reports/v2 (CLF) and checkout-http/prod (JSON), with a daily rhythm and planted anomalies (an error
+Usage (seed_usage.py): eight days of access logs in CloudWatch Logs for orders-api/prod (JSON),
+legacy-reports/v1 (CLF) and checkout-http/prod (JSON), with a daily rhythm and planted anomalies (an error
 spike and an authorization-failure burst on orders-api, a new high-volume source and an open method in use on
 legacy-reports), and matching AWS/ApiGateway metrics (payments-api/prod fails 12% of its requests with 5xx
 over the last day). The other stages' log groups do not exist.

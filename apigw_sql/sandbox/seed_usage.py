@@ -6,7 +6,7 @@ Three stages log to CloudWatch Logs in two formats, and each gets eight days of 
 - orders-api/prod (us-east-1, AWS's recommended JSON format, group /aws/apigateway/orders-access):
   planted an error spike (90 responses 500 in one hour, 3 hours ago) and an authorization-failure burst
   (source 203.0.113.66: 30 responses 401 within one hour, 5 hours ago);
-- legacy-reports/v2 (us-east-1, a new stage with a CLF format, group /aws/apigateway/legacy-reports-access):
+- legacy-reports/v1 (us-east-1, given a CLF format here, group /aws/apigateway/legacy-reports-access):
   its open GET /reports is called by a dozen IPs (an open method in use), and a source never seen before,
   198.51.100.23, makes 1,100 requests over the last day (a new high-volume source);
 - checkout-http/prod (us-east-1, JSON, group /aws/apigateway/checkout-access): calm, no anomaly.
@@ -125,11 +125,9 @@ def seed_usage(s: Any) -> None:
     rest, http = s.estate[US]["rest_apis"], s.estate[US]["http_apis"]
     ag, logs = s.client("apigateway", US), s.client("logs", US)
 
-    # legacy-reports/v2: a newer stage of the legacy API that writes CLF access logs.
+    # legacy-reports/v1 writes CLF access logs (it still has no execution logging: no method settings).
     reports = rest["legacy-reports"]
-    deployment = ag.create_deployment(restApiId=reports)["id"]
-    ag.create_stage(restApiId=reports, stageName="v2", deploymentId=deployment)
-    ag.update_stage(restApiId=reports, stageName="v2", patchOperations=[
+    ag.update_stage(restApiId=reports, stageName="v1", patchOperations=[
         {"op": "replace", "path": "/accessLogSettings/destinationArn",
          "value": f"arn:aws:logs:{US}:{DEMO_ACCOUNT_ID}:log-group:/aws/apigateway/legacy-reports-access"},
         {"op": "replace", "path": "/accessLogSettings/format", "value": CLF_FORMAT}])
@@ -159,7 +157,7 @@ def seed_usage(s: Any) -> None:
         return [{"Name": "ApiName", "Value": name}, {"Name": "Stage", "Value": stage}]
 
     datums = (_datums(orders, rest_dims("orders-api", "prod"), v2=False)
-              + _datums(reports_traffic, rest_dims("legacy-reports", "v2"), v2=False)
+              + _datums(reports_traffic, rest_dims("legacy-reports", "v1"), v2=False)
               + _datums(payments, rest_dims("payments-api", "prod"), v2=False)
               + _datums(checkout, [{"Name": "ApiId", "Value": http["checkout-http"]},
                                    {"Name": "Stage", "Value": "prod"}], v2=True))
