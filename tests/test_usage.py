@@ -476,3 +476,26 @@ def test_a_group_that_cannot_be_read_is_skip_with_the_reason(connect, sandbox, e
     assert quiet.reason == ("Stage quiet of REST API usage-test-api ({}): its access logs cannot be read: its log group "
                             "/usage-test/quiet cannot be read (AccessDeniedException: not allowed: "
                             "logs:DescribeLogGroups).".format(estate["api"]))
+
+
+def test_access_log_files_from_an_s3_prefix(connect, sandbox, tmp_path):
+    ag = make_client(sandbox.endpoint_url, "apigateway", TEST_REGION)
+    s3 = make_client(sandbox.endpoint_url, "s3", "us-east-1")
+    api = ag.create_rest_api(name="usage-s3-files")["id"]
+    root = ag.get_resources(restApiId=api)["items"][0]["id"]
+    ag.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    ag.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    ag.create_deployment(restApiId=api, stageName="live")
+    ag.update_stage(restApiId=api, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": f"arn:aws:firehose:{TEST_REGION}:{ACCOUNT}:deliverystream/amazon-apigateway-usage-s3"},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": CSV_FORMAT}])
+    s3.create_bucket(Bucket="usage-access-logs")
+    body = gzip.compress(f"s1,10.7.7.7,{clf_time(AS_OF)},GET,/,200\ns2,10.7.7.8,{clf_time(AS_OF)},GET,/,502\n".encode())
+    s3.put_object(Bucket="usage-access-logs", Key="apigw/2026/11/30/10/amazon-apigateway-usage-s3-1-2026-11-30-10-00-00-x.gz",
+                  Body=body)
+    con = connect(regions=[TEST_REGION], access_logs=["s3://usage-access-logs/apigw"])
+    rows = con.sql(f"SELECT request_id, source_ip, status FROM aws_api_gateway_access_log WHERE api_id = '{api}' "
+                   "ORDER BY request_id").rows
+    assert rows == [("s1", "10.7.7.7", 200), ("s2", "10.7.7.8", 502)]
+    assert {c.operation for c in con.fetch_log if c.service == "s3"} >= {"ListObjectsV2", "GetObject"}
