@@ -384,8 +384,8 @@ def test_error_spike_alarms_on_the_spike_only(report, estate):
     statuses = by_stage(rows)
     assert statuses["spike"] == ["alarm"]
     spike_hour = (AS_OF - timedelta(hours=3)).strftime("%Y-%m-%d %H:00")
-    assert f"41 error responses (status 400 or more) in the hour {spike_hour} UTC" in \
-        next(r for s, st, r in rows if s == "spike")
+    assert f"41 error responses (status 400 or more) in the hour {spike_hour} UTC: 41.0 times its median of " \
+        "1.0 errors an hour over the 7 days before." in next(r for s, st, r in rows if s == "spike")
     for lookalike in ("diurnal", "steady", "auth", "callers", "quiet", "noip"):
         assert statuses[lookalike] == ["ok"], lookalike  # a daily peak, a steady level, ...
     assert statuses["missing"] == ["skip"] and statuses["nologs"] == ["skip"]
@@ -495,7 +495,8 @@ def test_access_log_files_from_an_s3_prefix(connect, sandbox, tmp_path):
     s3.put_object(Bucket="usage-access-logs", Key="apigw/2026/11/30/10/amazon-apigateway-usage-s3-1-2026-11-30-10-00-00-x.gz",
                   Body=body)
     con = connect(regions=[TEST_REGION], access_logs=["s3://usage-access-logs/apigw"])
-    rows = con.sql(f"SELECT request_id, source_ip, status FROM aws_api_gateway_access_log WHERE api_id = '{api}' "
-                   "ORDER BY request_id").rows
-    assert rows == [("s1", "10.7.7.7", 200), ("s2", "10.7.7.8", 502)]
+    rows = con.sql(f"SELECT request_id, source_ip, status, source FROM aws_api_gateway_access_log "
+                   f"WHERE api_id = '{api}' ORDER BY request_id").rows
+    key = "s3://usage-access-logs/apigw/2026/11/30/10/amazon-apigateway-usage-s3-1-2026-11-30-10-00-00-x.gz"
+    assert rows == [("s1", "10.7.7.7", 200, key), ("s2", "10.7.7.8", 502, key)]
     assert {c.operation for c in con.fetch_log if c.service == "s3"} >= {"ListObjectsV2", "GetObject"}

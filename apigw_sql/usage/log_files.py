@@ -111,7 +111,13 @@ def lines_sql(paths: list[str], layout: str) -> str:
     """A relation (message, event_time, source) of the lines of `paths`, gzip or plain, read by DuckDB."""
     from ..cloudtrail.record_sql import sql_string
 
+    from .access_log import cache_root
+
     files = "[" + ", ".join(sql_string(p) for p in paths) + "]"
+    root = cache_root().as_posix() + "/"
+    # A cached S3 object is ROOT/ETAG/BUCKET/KEY: show it as s3://BUCKET/KEY.
+    source = (f"CASE WHEN starts_with(filename, {sql_string(root)}) THEN 's3://' || "
+              f"regexp_replace(substr(filename, {len(root) + 1}), '^[^/]+/', '') ELSE filename END")
     # One VARCHAR column a line: a delimiter no log line holds, no quoting, no type detection.
     read = (f"read_csv({files}, columns={{'line': 'VARCHAR'}}, header=false, delim={sql_string(chr(1))}, "
             "quote='', escape='', auto_detect=false, filename=true, compression='auto', "
@@ -121,8 +127,8 @@ def lines_sql(paths: list[str], layout: str) -> str:
                 f"substr(line, strpos(line, ' ') + 1) ELSE line END AS message, "
                 f"CASE WHEN regexp_matches(line, {sql_string(_EXPORT_LINE)}) THEN "
                 f"CAST(TRY_CAST(split_part(line, ' ', 1) AS TIMESTAMPTZ) AS TIMESTAMP) END AS event_time, "
-                f"filename AS source FROM {read} WHERE line <> '')")
-    return (f"(SELECT line AS message, CAST(NULL AS TIMESTAMP) AS event_time, filename AS source "
+                f"{source} AS source FROM {read} WHERE line <> '')")
+    return (f"(SELECT line AS message, CAST(NULL AS TIMESTAMP) AS event_time, {source} AS source "
             f"FROM {read} WHERE line <> '')")
 
 

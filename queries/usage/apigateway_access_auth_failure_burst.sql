@@ -5,6 +5,7 @@
 --   someone is guessing keys, tokens or passwords. Failures spread over several hours stay under the threshold.
 --   One ok row per stage read without such a burst; a stage whose access logs cannot be read, or whose log format
 --   has no source IP, is skip, with why.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
 -- severity: high
 -- resource_type: REST and v2 stage
 -- remediation: Block the source IP (AWS WAF IP set or rate-based rule) and check whether any of its requests succeeded.

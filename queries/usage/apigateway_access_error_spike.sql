@@ -6,6 +6,7 @@
 --   the window; hours without errors count as 0). A steady error level or a daily peak stays under the factor;
 --   a scan, a broken release or a credential-stuffing run does not. One ok row per stage read without such an
 --   hour; a stage whose access logs cannot be read is skip, with why.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
 -- severity: medium
 -- resource_type: REST and v2 stage
 -- remediation: Look at the hour's errors to tell an attack from a broken deployment.
@@ -71,10 +72,12 @@ spikes AS (
       AND e.errors >= coalesce(getvariable('spike_factor'), 10) * coalesce(b.median_errors, 0)
 )
 SELECT s.stage_arn AS resource, 'alarm' AS status,
-       format('{} answered {} error responses (status 400 or more) in the hour {} UTC: {} the baseline median of {} an hour over the {} days before.',
+       format('{} answered {} error responses (status 400 or more) in the hour {} UTC: {} over the {} days before.',
               s.label, x.errors, strftime(x.hour, '%Y-%m-%d %H:00'),
-              CASE WHEN x.median_errors = 0 THEN 'against' ELSE round(x.errors / x.median_errors, 1) || ' times' END,
-              round(x.median_errors, 1), coalesce(getvariable('baseline_days'), 7)) AS reason,
+              CASE WHEN x.median_errors = 0 THEN 'its median was 0 errors an hour'
+                   ELSE format('{} times its median of {} errors an hour', round(x.errors / x.median_errors, 1),
+                               round(x.median_errors, 1)) END,
+              coalesce(getvariable('baseline_days'), 7)) AS reason,
        s.account_id, s.region, s.api_id, s.stage, strftime(x.hour, '%Y-%m-%dT%H:00:00Z') AS hour, x.errors
 FROM spikes x
 JOIN stages s USING (account_id, region, api_id, stage)

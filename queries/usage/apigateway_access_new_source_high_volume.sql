@@ -5,6 +5,7 @@
 --   a scraper, a new integration nobody announced, or stolen credentials used from elsewhere. A heavy caller that
 --   was already there in the baseline does not alarm. One ok row per stage read without such a source; a stage
 --   whose access logs cannot be read, or whose log format has no source IP, is skip, with why.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
 -- severity: medium
 -- resource_type: REST and v2 stage
 -- remediation: Find out who the source is; if unknown, block it (AWS WAF) or throttle the stage (usage plans, rate-based rules).

@@ -7,6 +7,7 @@
 --   min_sources distinct source IPs in the window (the window_hours before as_of): the open door is in use. One row
 --   per such method or route, none for protected ones; skip when no stage of its API has readable access logs with
 --   source IPs.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
 -- severity: medium
 -- resource_type: REST method and v2 route
 -- remediation: Require authorization on the method or route (IAM, a Lambda or Cognito/JWT authorizer), then redeploy; if it must stay public, protect it with AWS WAF and throttling.

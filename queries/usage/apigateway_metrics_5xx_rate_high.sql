@@ -5,6 +5,7 @@
 --   max_5xx_rate, with at least min_requests requests. REST metrics are keyed by API name, so two REST APIs with
 --   one name in one region share them: the reason says so rather than guess. WebSocket stages publish no 5xx
 --   metric and are skip.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
 -- severity: low
 -- resource_type: REST and v2 stage
 -- remediation: Find the failing integration in the stage's execution logs or access logs, fix or roll back the backend, and set a CloudWatch alarm on the 5XXError/5xx metric.
