@@ -115,8 +115,8 @@ def time_range(bounds: dict[str, Any], constraints: dict[str, set[str]]) -> tupl
     """FilterLogEvents' (startTime, endTime) in epoch ms from request_time filters; None when nothing can match.
 
     >>> from apigw_sql.pushdown import Bounds
-    >>> time_range({"request_time": Bounds("2026-11-30 10:00:00", True, "2026-11-30 11:00:00", False)}, {})
-    (1796032800000, 1796038200000)
+    >>> time_range({"request_time": Bounds("2026-11-30 10:00:00", True, "2026-11-30 11:00:00", False)}, {})  # 09:45 to 11:15
+    (1796031900000, 1796037300000)
     >>> time_range({}, {}) == (None, None)
     True
     """
