@@ -500,3 +500,16 @@ def test_access_log_files_from_an_s3_prefix(connect, sandbox, tmp_path):
     key = "s3://usage-access-logs/apigw/2026/11/30/10/amazon-apigateway-usage-s3-1-2026-11-30-10-00-00-x.gz"
     assert rows == [("s1", "10.7.7.7", 200, key), ("s2", "10.7.7.8", 502, key)]
     assert {c.operation for c in con.fetch_log if c.service == "s3"} >= {"ListObjectsV2", "GetObject"}
+
+
+def test_one_read_serves_every_usage_control_with_the_window_pushed_down(module_connect, estate):
+    con = module_connect(regions=[TEST_REGION])
+    start = len(con.fetch_log)
+    run_controls(con, ["usage"], {"min_errors": "10"})  # as_of empty: now
+    calls = [c for c in con.fetch_log[start:] if c.operation == "FilterLogEvents"
+             and json.loads(c.params)["logGroupName"] == "/usage-test/spike"]
+    assert len(calls) == 1
+    params = json.loads(calls[0].params)
+    now = datetime.now(timezone.utc)
+    assert "startTime" in params and "endTime" in params  # the four log controls agreed on one window
+    assert abs(params["startTime"] / 1000 - (now - timedelta(days=8, minutes=15)).timestamp()) < 180

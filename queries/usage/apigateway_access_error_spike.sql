@@ -6,7 +6,7 @@
 --   the window; hours without errors count as 0). A steady error level or a daily peak stays under the factor;
 --   a scan, a broken release or a credential-stuffing run does not. One ok row per stage read without such an
 --   hour; a stage whose access logs cannot be read is skip, with why.
---   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now, to the minute) to replay a past day.
 -- severity: medium
 -- resource_type: REST and v2 stage
 -- remediation: Look at the hour's errors to tell an attack from a broken deployment.
@@ -17,7 +17,7 @@
 -- aliases:
 -- parameters: window_hours BIGINT = 24; baseline_days BIGINT = 7; as_of VARCHAR = ''; min_errors BIGINT = 50; spike_factor DOUBLE = 10
 WITH clock AS (
-    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
+    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP)) AS as_of
 ),
 span AS (
     SELECT as_of, as_of - to_hours(coalesce(getvariable('window_hours'), 24)) AS window_start,
@@ -27,9 +27,9 @@ span AS (
 logs AS (
     SELECT l.account_id, l.region, l.api_id, l.stage, l.request_time, l.status
     FROM aws_api_gateway_access_log l
-    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP))
                             - to_hours(coalesce(getvariable('window_hours'), 24)) - to_days(coalesce(getvariable('baseline_days'), 7))
-      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP))
 ),
 names AS (
     SELECT account_id, region, api_id, name FROM aws_api_gateway_rest_api

@@ -5,7 +5,7 @@
 --   a scraper, a new integration nobody announced, or stolen credentials used from elsewhere. A heavy caller that
 --   was already there in the baseline does not alarm. One ok row per stage read without such a source; a stage
 --   whose access logs cannot be read, or whose log format has no source IP, is skip, with why.
---   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now, to the minute) to replay a past day.
 -- severity: medium
 -- resource_type: REST and v2 stage
 -- remediation: Find out who the source is; if unknown, block it (AWS WAF) or throttle the stage (usage plans, rate-based rules).
@@ -15,14 +15,14 @@
 -- aliases:
 -- parameters: window_hours BIGINT = 24; baseline_days BIGINT = 7; as_of VARCHAR = ''; min_requests BIGINT = 1000
 WITH clock AS (
-    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
+    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP)) AS as_of
 ),
 logs AS (
     SELECT l.account_id, l.region, l.api_id, l.stage, l.request_time, l.source_ip
     FROM aws_api_gateway_access_log l
-    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP))
                             - to_hours(coalesce(getvariable('window_hours'), 24)) - to_days(coalesce(getvariable('baseline_days'), 7))
-      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP))
 ),
 names AS (
     SELECT account_id, region, api_id, name FROM aws_api_gateway_rest_api

@@ -7,7 +7,7 @@
 --   min_sources distinct source IPs in the window (the window_hours before as_of): the open door is in use. One row
 --   per such method or route, none for protected ones; skip when no stage of its API has readable access logs with
 --   source IPs.
---   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now, to the minute) to replay a past day.
 -- severity: medium
 -- resource_type: REST method and v2 route
 -- remediation: Require authorization on the method or route (IAM, a Lambda or Cognito/JWT authorizer), then redeploy; if it must stay public, protect it with AWS WAF and throttling.
@@ -17,15 +17,15 @@
 -- aliases:
 -- parameters: window_hours BIGINT = 24; baseline_days BIGINT = 7; as_of VARCHAR = ''; min_sources BIGINT = 5
 WITH clock AS (
-    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
+    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP)) AS as_of
 ),
 logs AS (
     SELECT l.account_id, l.region, l.api_id, l.stage, l.request_time, l.source_ip, l.http_method, l.resource_path,
            l.route_key
     FROM aws_api_gateway_access_log l
-    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+    WHERE l.request_time >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP))
                             - to_hours(coalesce(getvariable('window_hours'), 24)) - to_days(coalesce(getvariable('baseline_days'), 7))
-      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+      AND l.request_time < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP))
 ),
 window_logs AS (
     SELECT l.* FROM logs l CROSS JOIN clock

@@ -5,7 +5,7 @@
 --   max_5xx_rate, with at least min_requests requests. REST metrics are keyed by API name, so two REST APIs with
 --   one name in one region share them: the reason says so rather than guess. WebSocket stages publish no 5xx
 --   metric and are skip.
---   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now) to replay a past day.
+--   Set as_of (UTC, e.g. '2026-11-29 12:00:00'; empty means now, to the minute) to replay a past day.
 -- severity: low
 -- resource_type: REST and v2 stage
 -- remediation: Find the failing integration in the stage's execution logs or access logs, fix or roll back the backend, and set a CloudWatch alarm on the 5XXError/5xx metric.
@@ -14,15 +14,15 @@
 -- aliases:
 -- parameters: window_hours BIGINT = 24; as_of VARCHAR = ''; max_5xx_rate DOUBLE = 0.05; min_requests BIGINT = 100
 WITH clock AS (
-    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP)) AS as_of
+    SELECT coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP)) AS as_of
 ),
 metrics AS (
     SELECT m.account_id, m.region, m.api_id, m.stage, m.metric_name, m.value, m.shares_metrics_with
     FROM aws_api_gateway_metric m
     WHERE m.metric_name IN ('Count', '5XXError', '5xx')
-      AND m.timestamp >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+      AND m.timestamp >= coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP))
                          - to_hours(coalesce(getvariable('window_hours'), 24))
-      AND m.timestamp < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(now() AS TIMESTAMP))
+      AND m.timestamp < coalesce(TRY_CAST(nullif(coalesce(getvariable('as_of'), ''), '') AS TIMESTAMP), CAST(date_trunc('minute', now()) AS TIMESTAMP))
 ),
 totals AS (
     SELECT account_id, region, api_id, stage, sum(value) FILTER (WHERE metric_name = 'Count') AS requests,
