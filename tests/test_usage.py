@@ -258,9 +258,17 @@ def test_pushdown_time_range_and_filter_pattern_never_change_the_result(connect,
     assert params["logGroupName"] == "/usage-test/steady" and params["limit"] == 10_000
     assert params["startTime"] == int((AS_OF - timedelta(hours=4, minutes=15)).timestamp() * 1000)
     assert params["filterPattern"] == '{ ($.code = "401" || $.code = "403") }'
-    assert pushed == [("192.0.2.77", 403, 30)]  # the server ignored the pattern; DuckDB filtered
-    unpushed = connect(regions=[TEST_REGION], pushdown_enabled=False).sql(query).rows
-    assert unpushed == pushed
+    assert pushed == [("192.0.2.77", 403, 30)] and call[0].items == 30  # only the matching events came back
+    unpushed = connect(regions=[TEST_REGION], pushdown_enabled=False)
+    assert unpushed.sql(query).rows == pushed
+    assert [c.items for c in unpushed.fetch_log if c.operation == "FilterLogEvents"
+            and json.loads(c.params)["logGroupName"] == "/usage-test/steady"] == [len(estate["traffic"]["steady"])]
+    # A text format: the IP is a term that must appear in the line.
+    text = connect(regions=[TEST_REGION])
+    rows = text.sql(f"SELECT count(*) FROM aws_api_gateway_access_log WHERE api_id = '{estate['api']}' "
+                    "AND stage = 'callers' AND source_ip IN ('198.51.100.23')").rows
+    [sent] = [c for c in text.fetch_log if c.operation == "FilterLogEvents"]
+    assert rows == [(60,)] and json.loads(sent.params)["filterPattern"] == '"198.51.100.23"' and sent.items == 60
 
 
 def test_calls_are_the_pages_needed_not_one_per_stream_or_record(connect, estate):

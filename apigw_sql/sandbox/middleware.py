@@ -24,6 +24,7 @@ from .ext_cloudwatch import CloudWatchMetrics
 from .ext_cloudtrail import CloudTrailExtensions
 from .ext_cloudtrail_lake import CloudTrailLake
 from .ext_ec2 import Ec2Extensions
+from .ext_logs import LogsFilterPatterns
 from .ext_rest_apis import RestApiShapes
 from .ext_rest_domains import RestDomains
 from .ext_rest_tags import RestTags
@@ -111,7 +112,8 @@ class SandboxApp:
         self.handlers: HandlerTable = {}
         extensions = (self.client_certificates, RestTags(self.client_certificates), RestApiShapes(),
                       self.rest_domains, self.http_apis, self.cloudtrail, StsExtensions(), Ec2Extensions(),
-                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake, CloudWatchMetrics())
+                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake, CloudWatchMetrics(),
+                      LogsFilterPatterns())
         for extension in extensions:
             table = extension.handlers()
             overlap = set(table) & set(self.handlers)
