@@ -73,6 +73,10 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
                    help="CloudTrail log files (the AWSLogs/... delivery layout) that aws_cloudtrail_log and "
                         "aws_cloudtrail_event read; repeatable (default: cloudtrail_logs in "
                         "$XDG_CONFIG_HOME/apigw-sql/config.toml, else aws_cloudtrail_event reads LookupEvents)")
+    g.add_argument("--access-logs", action="append", metavar="FOLDER|s3://BUCKET/PREFIX",
+                   help="API Gateway access-log files (Firehose delivery or CloudWatch Logs export layout, gzip or "
+                        "plain) that aws_api_gateway_access_log reads; repeatable (default: access_logs in "
+                        "$XDG_CONFIG_HOME/apigw-sql/config.toml, else the stages' CloudWatch Logs groups)")
 
 
 def _controls_options(parser: argparse.ArgumentParser) -> None:
@@ -157,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("check")
     p.add_argument("names", nargs="*", metavar="BENCHMARK|CONTROL",
-                   help="benchmarks (fsbp, cis_v5, cis_v6, apigateway, cloudtrail, cloudtrail_activity, all, "
-                        "your own), control ids, aliases "
+                   help="benchmarks (fsbp, cis_v5, cis_v6, apigateway, cloudtrail, cloudtrail_activity, "
+                        "least_privilege, usage, all, your own), control ids, aliases "
                         "or patterns such as 'apigateway_stage_*' (default: all)")
     p.add_argument("--severity", help="keep only controls of these severities (comma-separated: "
                                       f"{', '.join(SEVERITIES)})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 DEMO_QUERIES: list[tuple[str, str]] = [
     ("REST APIs by endpoint type (PRIVATE is the only type not reachable from the internet)",
@@ -56,6 +57,18 @@ GROUP BY ALL ORDER BY g.access DESC, principal"""),
 ]
 
 
+def _print_anomalies(con: Any, fmt: str) -> None:
+    """The usage controls' alarms: what the access logs and metrics of the last 24 hours show."""
+    from .controls.runner import run_controls
+    from .output import render
+
+    report = run_controls(con, ["usage"])
+    rows = [(f.control.id.removeprefix("apigateway_"), f.reason) for f in report.findings
+            if f.status == "alarm" and f.control.id != "apigateway_stage_access_log_format_complete"]
+    print("\n== Anomalies in the last 24 hours (apigw-sql check usage)\n")
+    print(render(["control", "finding"], ["VARCHAR", "VARCHAR"], rows, fmt))
+
+
 def run_demo(args: argparse.Namespace) -> int:
     import apigw_sql
 
@@ -76,6 +89,7 @@ def run_demo(args: argparse.Namespace) -> int:
             print(render(result.columns, result.types, result.rows, args.output))
             for err in result.errors:
                 print(err.line(), file=sys.stderr)
+        _print_anomalies(con, args.output)
         regions = con.sql("SELECT count(DISTINCT region) FROM apigw_sql_fetch_log "
                           "WHERE table_name LIKE 'aws_%'").rows[0][0]
         total = con.sql("SELECT count(*) FROM apigw_sql_fetch_log").rows[0][0]

@@ -83,14 +83,15 @@ class Connection:
                  endpoint_url: str | None = None, ttl: float = 300.0, max_attempts: int = 5,
                  rate_limit: bool = True, database: str = ":memory:", catalog: Catalog | None = None,
                  pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None,
-                 max_wait: float = 180.0):
+                 max_wait: float = 180.0, access_logs: list[str] | None = None):
         import duckdb
 
         self.catalog = catalog or load_catalog()
         self.config = FetchConfig(profile=profile, regions=regions, endpoint_url=endpoint_url, ttl=ttl,
                                   max_attempts=max_attempts, max_wait=max_wait, rate_limit=rate_limit,
                                   workers=workers,
-                                  cloudtrail_logs=list(cloudtrail_logs) if cloudtrail_logs is not None else None)
+                                  cloudtrail_logs=list(cloudtrail_logs) if cloudtrail_logs is not None else None,
+                                  access_logs=list(access_logs) if access_logs is not None else None)
         self.fetcher = Fetcher(self.catalog, self.config)
         self.duck = duckdb.connect(database)
         self.duck.execute("SET TimeZone = 'UTC'")

@@ -68,6 +68,8 @@ class FetchConfig:
     read_timeout: float = 30.0
     # CloudTrail log files: local folders and s3://bucket/prefix URLs; None: the config file's, if any
     cloudtrail_logs: list[str] | None = None
+    # API Gateway access-log files: local folders and s3://bucket/prefix URLs; None: the config file's, if any
+    access_logs: list[str] | None = None
 
 
 @dataclass

@@ -76,12 +76,15 @@ def open_connection(args: Any, registry: list[Any] | None = None) -> Iterator[An
         raise UsageError("--max-attempts must be at least 1")
     if not args.max_wait >= 0:
         raise UsageError("--max-wait must be a number of seconds, 0 or more")
+    access_logs = getattr(args, "access_logs", None)
+    for source in access_logs or []:
+        _check_log_source("--access-logs", source)
     try:
         con = apigw_sql.connect(profile=args.profile, regions=parse_regions(args.regions), endpoint_url=endpoint_url,
                                 ttl=args.ttl, max_attempts=args.max_attempts, max_wait=args.max_wait,
                                 rate_limit=rate_limit,
                                 pushdown_enabled=not args.no_pushdown,
-                                cloudtrail_logs=getattr(args, "cloudtrail_logs", None))
+                                cloudtrail_logs=getattr(args, "cloudtrail_logs", None), access_logs=access_logs)
         if registry is not None:
             registry.append(con)
         try:
@@ -93,6 +96,16 @@ def open_connection(args: Any, registry: list[Any] | None = None) -> Iterator[An
     finally:
         if sandbox is not None:
             sandbox.stop()
+
+
+def _check_log_source(option: str, text: str) -> None:
+    """A folder that does not exist, or a URL that is neither a folder nor s3://, is a usage error."""
+    from .cloudtrail.log_files import LogSource, LogSourceError
+
+    try:
+        LogSource.parse(text)
+    except LogSourceError as exc:
+        raise UsageError(f"{option} {exc}: name a folder or s3://BUCKET/PREFIX") from None
 
 
 def start_sandbox(seed: bool = True) -> Any:

@@ -2,9 +2,10 @@
 
 API Gateway's control plane allows 10 requests/s per account (burst 40) shared by every GET of
 REST and v2 APIs, and GetResources 5 per 2 s; CloudTrail LookupEvents 2/s per account and region;
-CloudWatch Logs FilterLogEvents 5/s per account and region; IAM (global) 5/s, its
-GetAccountAuthorizationDetails crawl 1 page/s. One bucket per (account, budget[, region]) is shared
-by every table and thread of a session. The sandbox's --aws-quotas enforces the same table.
+CloudWatch Logs FilterLogEvents 5/s and CloudWatch GetMetricData 50/s per account and region; IAM
+(global) 5/s, its GetAccountAuthorizationDetails crawl 1 page/s. One bucket per (account, budget[,
+region]) is shared by every table and thread of a session. The sandbox's --aws-quotas enforces the
+same table.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ LIMITS: dict[tuple[str, str | None], Limit] = {
     ("acm", None): Limit("acm", 10, 20, per_region=True),
     ("logs", "FilterLogEvents"): Limit("logs:FilterLogEvents", 5, 5, per_region=True),
     ("s3", None): Limit("s3", 50, 100),
+    ("cloudwatch", "GetMetricData"): Limit("cloudwatch:GetMetricData", 50, 50, per_region=True),
     # IAM is global (one budget per account) and its quota is low and unpublished per call; the crawl is one
     # paginated GetAccountAuthorizationDetails (1,000 principals a page), paced at 1 page/s, burst 2.
     ("iam", None): Limit("iam", 5, 10),

@@ -170,9 +170,10 @@ def test_benchmarks_and_controls_listings(capsys):
     assert main(["benchmarks", "-o", "csv"]) == 0
     rows = {r["benchmark"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
     assert set(rows) == {"fsbp", "cis_v5", "cis_v6", "apigateway", "cloudtrail", "cloudtrail_activity",
-                         "least_privilege", "all"}
+                         "least_privilege", "usage", "all"}
     assert int(rows["least_privilege"]["controls"]) == 4
     assert int(rows["apigateway"]["controls"]) >= 39 and rows["fsbp"]["title"]
+    assert int(rows["usage"]["controls"]) == 6
     assert main(["controls", "fsbp", "-o", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert {r["control"] for r in listed} >= {XRAY, "apigateway_stage_execution_logging_enabled"}

@@ -26,6 +26,8 @@ R = TEST_REGION
 ACCOUNT = "123456789012"
 JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdGwtdGVzdCJ9.c2lnbmF0dXJlLW5vdC1yZWFs"
 COMPLETE_FORMAT = ('{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
+                   '"requestTime":"$context.requestTime","httpMethod":"$context.httpMethod",'
+                   '"resourcePath":"$context.resourcePath","routeKey":"$context.routeKey",'
                    '"caller":"$context.identity.caller","status":"$context.status"}')
 LINKED_TABLES = {"apigateway_stage_waf_known_bad_inputs": "aws_wafv2_web_acl",
                  "apigateway_domain_name_certificate_not_expiring": "aws_acm_certificate"}

@@ -124,6 +124,7 @@ def test_header_defaults_equal_the_sql_defaults(control):
      "remediation: empty"),
     (lambda t: t.replace("-- aliases: other_tool_thing", "-- aliases: Other-Tool"), "is not an identifier"),
     (lambda t: t.replace("-- title:", "--title:"), "header lines are '-- key: value'"),
+    (lambda t: t.replace("-- aliases:", "-- also_in: usage, nope\n-- aliases:"), "also_in: 'nope' is not a benchmark"),
 ])
 def test_loader_rejects_a_bad_header_naming_file_and_key(tmp_path, change, message):
     path = write(tmp_path, change(HEADER.format(id="thing_done")))
@@ -148,6 +149,9 @@ def test_a_good_file_loads_with_its_membership(tmp_path):
     [control] = load_controls(tmp_path)
     assert control.benchmarks == ("fsbp", "apigateway", "all")
     assert control.remediation == "Do the thing.\nCLI: aws apigateway update-stage ..."
+    write(tmp_path, HEADER.format(id="thing_done").replace("-- aliases:", "-- also_in: usage\n-- aliases:"))
+    [listed] = load_controls(tmp_path)
+    assert listed.home == "apigateway" and listed.benchmarks == ("fsbp", "apigateway", "usage", "all")
     assert [(p.name, p.type, p.default) for p in control.parameters] == [("max_age_days", "BIGINT", "90")]
 
 
@@ -165,7 +169,7 @@ def test_selection_by_benchmark_id_alias_and_pattern():
     with pytest.raises(SelectionError, match="did you mean apigateway_stage_xray_tracing_enabled"):
         select(controls, ["apigateway_stage_xray_tracing_enable"])
     assert set(BENCHMARKS) == {"fsbp", "cis_v5", "cis_v6", "apigateway", "cloudtrail", "cloudtrail_activity",
-                               "least_privilege", "all"}
+                               "least_privilege", "usage", "all"}
 
 
 def test_severity_and_where_filters():

@@ -45,7 +45,7 @@ def arn(kind: str, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def estate(sandbox) -> dict[str, Any]:
+def estate(sandbox) -> Iterator[dict[str, Any]]:
     iam = sandbox.client("iam")
     trust = doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"})
 
@@ -94,7 +94,13 @@ def estate(sandbox) -> dict[str, Any]:
         {"Effect": "Allow", "Principal": {"AWS": FOREIGN}, "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
         {"Effect": "Deny", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}))["id"]
     plain = ag.create_rest_api(name="lp-no-policy")["id"]
-    return {"slr": slr, "foreign": foreign, "own": own, "blocked": blocked, "plain": plain}
+    yield {"slr": slr, "foreign": foreign, "own": own, "blocked": blocked, "plain": plain}
+    # The sandbox is shared by the whole run: leave no unreadable policy behind for other modules' tables.
+    # The policy is created again (same ARN) so that the attachment can be undone.
+    iam.create_policy(PolicyName="lp-vanishing", Path=PATH, PolicyDocument=doc(allow("apigateway:*")))
+    iam.detach_user_policy(UserName="lp-dangling", PolicyArn=gone)
+    iam.delete_policy(PolicyArn=gone)
+    iam.delete_user(UserName="lp-dangling")
 
 
 def record(name: str, who: dict[str, Any], when: datetime, params: dict[str, Any] | None = None,

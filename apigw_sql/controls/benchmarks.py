@@ -6,6 +6,9 @@
 - ``cloudtrail``: every control whose home is ``queries/cloudtrail/`` (the CloudTrail configuration controls);
 - ``cloudtrail_activity``: every control whose home is ``queries/cloudtrail_activity/``;
 - ``least_privilege``: every control whose home is ``queries/least_privilege/``;
+- ``usage``: every control whose home is ``queries/usage/``;
+- any benchmark the ``also_in`` header names (the access-log format control lives in ``apigateway`` and is
+  also in ``usage``);
 - ``all``: every control.
 
 A user's own folders of controls (``--controls-dir``) add benchmarks: a folder name that is not one of
@@ -27,6 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "cloudtrail": "CloudTrail configuration: trails, their buckets, event selectors and event data stores",
     "cloudtrail_activity": "CloudTrail activity: what happened, correlated with what is configured",
     "least_privilege": "Least privilege: who may change or invoke the APIs, and which write grants go unused",
+    "usage": "Usage monitoring: anomalies in access logs and metrics, and the log format they need",
     "all": "Every control apigw-sql ships, and the user's own",
 }
 # Folders a shipped control file may live in: each benchmark's.
@@ -46,7 +50,7 @@ def memberships(control: Control) -> tuple[str, ...]:
     >>> memberships(c)
     ('fsbp', 'apigateway', 'all')
     """
-    member = {control.home, "all"}
+    member = {control.home, "all", *control.also_in}
     member.update(f for f in MEMBERSHIP_FRAMEWORKS if f in control.frameworks)
     own = () if control.home in BENCHMARKS else (control.home,)
     return tuple(b for b in BENCHMARKS if b in member) + own

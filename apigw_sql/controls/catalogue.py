@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .benchmarks import HOME_BENCHMARKS, with_memberships
+from .benchmarks import BENCHMARKS, HOME_BENCHMARKS, with_memberships
 from .control import Control, ControlError, parse_control
 
 
@@ -72,6 +72,10 @@ def load_controls(directory: Path | str | None = None,
         except OSError as exc:
             raise ControlError(f"{path}: cannot read the file ({exc.strerror})") from None
         control = with_memberships(parse_control(text, str(path), home))
+        unknown = [b for b in control.also_in if b not in BENCHMARKS or b == "all"]
+        if unknown:
+            raise ControlError(f"{path}: also_in: {unknown[0]!r} is not a benchmark (one of "
+                               f"{', '.join(b for b in BENCHMARKS if b != 'all')})")
         for name in dict.fromkeys((control.id, *control.aliases)):  # an alias may equal the id
             if name in names:
                 raise ControlError(f"{path}: {'id' if name == control.id else 'aliases'}: {name!r} is also "

@@ -14,6 +14,7 @@ below the header is plain DuckDB SQL that runs as-is in ``apigw-sql query -f FIL
 ... -- frameworks: fsbp: APIGateway.3, config: api-gw-xray-enabled
 ... -- aliases: other_tool_name
 ... -- parameters: max_age_days BIGINT = 90
+... -- also_in: usage
 ... SELECT 1'''
 >>> header, sql = split_header(text, "demo_control.sql")
 >>> header["remediation"]
@@ -22,6 +23,8 @@ below the header is plain DuckDB SQL that runs as-is in ``apigw-sql query -f FIL
 {'fsbp': ['APIGateway.3'], 'config': ['api-gw-xray-enabled']}
 >>> parse_parameters(header["parameters"], "f")
 [Parameter(name='max_age_days', type='BIGINT', default='90')]
+>>> header["also_in"]
+'usage'
 """
 from __future__ import annotations
 
@@ -31,7 +34,10 @@ from dataclasses import dataclass, field
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
 STATUSES = ("ok", "alarm", "info", "skip", "error")
 HEADER_KEYS = ("id", "title", "description", "severity", "resource_type", "remediation", "frameworks",
-               "aliases", "parameters")
+               "aliases", "parameters", "also_in")
+# Keys a header may leave out: ``also_in`` names benchmarks the control belongs to besides its home folder's
+# (a control lives in one folder and is listed, never copied, elsewhere).
+OMITTABLE_KEYS = frozenset({"also_in"})
 # Keys that may be left empty: a control need not map to a framework, have aliases or take parameters.
 OPTIONAL_VALUE_KEYS = frozenset({"frameworks", "aliases", "parameters"})
 # Keys whose continuation lines keep their line breaks (steps); others read as one paragraph.
@@ -80,6 +86,7 @@ class Control:
     sql: str           # the whole file: it runs as-is
     file: str
     benchmarks: tuple[str, ...] = field(default=())
+    also_in: tuple[str, ...] = field(default=())  # benchmarks named in the header besides the home folder's
 
     @property
     def severity_rank(self) -> int:
@@ -123,6 +130,8 @@ def split_header(text: str, file: str) -> tuple[dict[str, str], str]:
             raise ControlError(f"{file}:{number}: header lines are '-- key: value' (or '--   ' to continue "
                                f"the previous key), got {line!r}")
     for key in HEADER_KEYS:
+        if key not in header and key in OMITTABLE_KEYS:
+            continue
         if key not in header:
             raise ControlError(f"{file}: {key}: missing from the header")
         if not header[key] and key not in OPTIONAL_VALUE_KEYS:
@@ -208,4 +217,4 @@ def parse_control(text: str, file: str, home: str) -> Control:
                    resource_type=header["resource_type"], remediation=header["remediation"],
                    frameworks=parse_frameworks(header["frameworks"], file),
                    aliases=parse_aliases(header["aliases"], file), parameters=tuple(parameters), home=home,
-                   sql=text, file=file)
+                   sql=text, file=file, also_in=tuple(_entries(header.get("also_in", ""), ",")))

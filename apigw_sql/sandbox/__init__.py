@@ -6,7 +6,8 @@
 
 The additions (see the ext_* modules): CloudTrail LookupEvents over every request the sandbox received,
 REST client certificates, GetTags, v2 GetAuthorizers, trail status and default event selectors, mutual TLS
-on custom domains, and fault injection for tests. The demo estate is described in `seed`.
+on custom domains, CloudWatch metric dimensions matched as a set, and fault injection for tests. CloudWatch
+Logs (PutLogEvents, FilterLogEvents) is moto's own. The demo estate is described in `seed`.
 """
 from __future__ import annotations
 

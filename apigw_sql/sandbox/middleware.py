@@ -22,10 +22,12 @@ from .cloudtrail_event import build_record
 from .exchange import Call, Reply, call_wsgi
 from .ext_apigatewayv2 import HttpApiExtensions
 from .ext_client_certificates import ClientCertificates
+from .ext_cloudwatch import CloudWatchMetrics
 from .ext_cloudtrail import CloudTrailExtensions
 from .ext_cloudtrail_lake import CloudTrailLake
 from .ext_ec2 import Ec2Extensions
 from .ext_iam import IamExtensions
+from .ext_logs import LogsFilterPatterns
 from .ext_rest_apis import RestApiShapes
 from .ext_rest_domains import RestDomains
 from .ext_rest_tags import RestTags
@@ -134,7 +136,8 @@ class SandboxApp:
         self.handlers: HandlerTable = {}
         extensions = (self.client_certificates, RestTags(self.client_certificates), RestApiShapes(),
                       self.rest_domains, self.http_apis, self.cloudtrail, StsExtensions(), Ec2Extensions(),
-                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake, IamExtensions())
+                      WafV2Extensions(), S3Extensions(), self.cloudtrail_lake, IamExtensions(),
+                      CloudWatchMetrics(), LogsFilterPatterns())
         for extension in extensions:
             table = extension.handlers()
             overlap = set(table) & set(self.handlers)

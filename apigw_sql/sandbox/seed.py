@@ -24,7 +24,8 @@ REST APIs (apigateway)
   us-east-1  internal-inventory  PRIVATE, policy restricted by aws:SourceVpce; AWS_IAM methods; VPC_LINK
              (hardened)          integration; stage prod: logging ERROR, tracing, cert, access logs, no cache.
   us-east-1  legacy-reports      PRIVATE without a resource policy; GET /reports NONE on http://;
-             (weak)              stage v1 with no method settings at all (no logging).
+             (weak)              stage v1 with no method settings at all (no execution logging); its access
+                                 logs (CLF) are added by seed_usage.py.
   eu-west-1  partner-gateway     REGIONAL, policy restricted by aws:SourceIp; CUSTOM (REQUEST) methods;
                                  mapped from partners.shop.example (TLS_1_0) with execute-api enabled (bypass).
              stage live         logging INFO, tracing, throttling, access log format incomplete (no source
@@ -69,6 +70,12 @@ CloudTrail
                      (a PutEventSelectors event), untagged; bucket shop-eu-trail-123456789012 with a public-read
                      ACL and no public access block.
 
+Usage (seed_usage.py): eight days of access logs in CloudWatch Logs for orders-api/prod (JSON),
+legacy-reports/v1 (CLF) and checkout-http/prod (JSON), with a daily rhythm and planted anomalies (an error
+spike and an authorization-failure burst on orders-api, a new high-volume source and an open method in use on
+legacy-reports), and matching AWS/ApiGateway metrics (payments-api/prod fails 12% of its requests with 5xx
+over the last day). The other stages' log groups do not exist.
+
 Activity recorded while seeding (LookupEvents, besides every create call): the UpdateStage, UpdateRestApi,
 DeleteAuthorizer, DisassociateWebACL, UpdateAccount, StopLogging and PutEventSelectors calls above; GetApiKeys
 with includeValues=true and GetApiKey with includeValue=true; CreateApiKey by the root user (access key
@@ -88,6 +95,7 @@ from typing import TYPE_CHECKING, Any
 from .cloudtrail_event import ROOT_ACCESS_KEY_ID
 from .sandbox import DEMO_ACCOUNT_ID, DEMO_REGIONS, control_request, make_client
 from .seed_iam import seed_iam
+from .seed_usage import seed_usage
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -711,4 +719,5 @@ def seed_demo(target: Sandbox | str) -> dict[str, Any]:
     _accounts(s)
     _activity(s)
     seed_iam(s.endpoint_url, s.client("iam", US), s.estate)  # principals and their history: seed_iam.py
+    seed_usage(s)
     return s.estate
