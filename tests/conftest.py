@@ -35,6 +35,7 @@ def _connections(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
         options.setdefault("regions", [*sandbox.regions, TEST_REGION])
         options.setdefault("max_attempts", 1)
         options.setdefault("rate_limit", False)
+        options.setdefault("max_wait", 10.0)  # a throttling fault that never clears fails in seconds, not minutes
         con = apigw_sql.connect(**options)
         opened.append(con)
         return con
