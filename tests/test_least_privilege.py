@@ -332,3 +332,45 @@ def test_a_principal_whose_policy_cannot_be_read_is_an_error_for_it_alone(report
         con.close()
     assert len(rows) == 1 and "lp-vanishing" in rows[0][0]
     assert any("lp-dangling" in w and "aws_iam_policy_statement" in w for w in warnings), warnings
+
+
+def test_access_grant_rows_column_wise_are_the_rows_of_the_table_file():
+    """The table's rows, built column-wise (Columnar), hold the values and types the row mapping gives: error rows,
+    conditions, every-API and resource-policy rows included."""
+    from apigw_sql.catalog import load_catalog
+    from apigw_sql.rowbuild import arrow_table, build_rows, build_table
+
+    spec = load_catalog()["aws_api_gateway_access_grant"]
+    crawl = Crawl(users=[
+        {"UserName": "bad", "Arn": "arn:aws:iam::1:user/bad", "Path": "/", "UserPolicyList": [
+            {"PolicyName": "json", "PolicyDocument": "{not json"}]},
+        {"UserName": "ops", "Arn": "arn:aws:iam::1:user/ops", "Path": "/", "UserPolicyList": [{"PolicyName": "p",
+         "PolicyDocument": {"Statement": [allow("apigateway:*"), allow("execute-api:Invoke", "arn:aws:execute-api:us-east-1:1:a1/*",
+                                                                        Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})]}}]}],
+        roles=[{"RoleName": "linked", "Arn": "arn:aws:iam::1:role/aws-service-role/linked", "Path": "/aws-service-role/",
+                "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": {"Statement": [allow("apigateway:GET", "arn:aws:apigateway:us-east-1::/restapis/a1")]}}]}])
+    policy = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]}
+    apis = [Api("a1", "one", "rest", "us-east-1", "1", policy=policy), Api("h1", "two", "http", "eu-west-1", "1")]
+    grants = list(grant_rows(build_principals(crawl, "1"), apis, "1"))
+    assert {g["via"] for g in grants} == {"identity_policy", "resource_policy"} and any(g["conditions"] for g in grants)
+    assert any(g["error"] for g in grants) and any(g["api_id"] == "*" for g in grants)
+    context = {"$region": None, "$account_id": "1", "$partition": "aws", "$parent": {}}
+    by_columns = build_table(spec, grants, context)
+    by_rows = arrow_table(spec, build_rows(spec, grants, context))
+    assert by_columns.schema == by_rows.schema
+    assert by_columns.to_pylist() == by_rows.to_pylist()
+
+
+def test_access_grant_columns_have_the_types_of_the_table_file(sandbox, estate):
+    from apigw_sql.catalog import load_catalog
+
+    con = connect(sandbox, None)
+    try:
+        described = con.sql("DESCRIBE SELECT * FROM aws_api_gateway_access_grant").rows
+        count = con.sql("SELECT count(*) FROM aws_api_gateway_access_grant WHERE principal_arn LIKE '%/lp-test/%'",
+                        fetch=False).rows[0][0]
+    finally:
+        con.close()
+    spec = load_catalog()["aws_api_gateway_access_grant"]
+    assert [(name, kind) for name, kind, *_ in described] == [(c.name, c.type) for c in spec.columns]
+    assert count > 0

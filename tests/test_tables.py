@@ -595,3 +595,48 @@ def test_examples_run(con, name):
         assert result.columns, example
         assert not result.errors, [e.line() for e in result.errors]
 
+
+
+def test_column_wise_rows_equal_the_row_mapping():
+    """Columnar items (build_table) give the rows and types build_rows gives, whatever shape the values have."""
+    from datetime import datetime, timezone
+
+    from apigw_sql.catalog import ColumnSpec, FetchSpec, TableSpec
+    from apigw_sql.rowbuild import arrow_table, build_rows, build_table
+
+    columns = (
+        ColumnSpec("name", "VARCHAR", "d.", path="name"),
+        ColumnSpec("size", "BIGINT", "d.", path="size"),
+        ColumnSpec("ratio", "DOUBLE", "d.", path="ratio"),
+        ColumnSpec("on", "BOOLEAN", "d.", path="on"),
+        ColumnSpec("at", "TIMESTAMP", "d.", path="at"),
+        ColumnSpec("doc", "JSON", "d.", path="doc"),
+        ColumnSpec("tags", "VARCHAR[]", "d.", path="tags"),
+        ColumnSpec("inner", "VARCHAR", "d.", path="nested.key"),
+        ColumnSpec("arn", "VARCHAR", "d.", template="arn:{$partition}:x:{$region}::/r/{name}"),
+        ColumnSpec("policy", "JSON", "d.", path="policy", transform="policy_document"),
+        ColumnSpec("kind", "VARCHAR", "d.", path="kind", default="none"),
+        ColumnSpec("region", "VARCHAR", "d.", path="$region"),
+        ColumnSpec("whole", "JSON", "d.", path="$item"),
+    )
+    spec = TableSpec("t", "d.", None, "region", FetchSpec(rows="m:f"), columns)
+    aware = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    items = [
+        {"name": "plain", "size": 3, "ratio": 0.5, "on": True, "at": aware, "doc": {"a": [1]}, "tags": ["x", None],
+         "nested": {"key": "k"}, "policy": '{\\"Version\\": \\"1\\"}', "kind": "rest"},
+        {"name": 7, "size": "12", "ratio": 2, "on": "yes", "at": "2026-01-02T03:04:05Z", "doc": "text",
+         "tags": ("t", 1), "nested": [{"key": "a"}, {"key": "b"}], "policy": None},
+        {"name": ["a", 1], "size": True, "ratio": "nan?", "on": 0, "at": 1767322800, "doc": None, "tags": "one",
+         "nested": None},
+        {"name": None, "size": 2.7, "ratio": None, "on": None, "at": None, "tags": None},
+        "not a dict",
+    ]
+    context = {"$region": "eu-west-1", "$account_id": "1", "$partition": "aws", "$parent": {}}
+    by_rows = arrow_table(spec, build_rows(spec, items, context))
+    by_columns = build_table(spec, items, context)
+    assert by_columns.schema == by_rows.schema
+    assert by_columns.to_pylist() == by_rows.to_pylist()
+    assert by_columns.column("name").to_pylist() == ["plain", "7", '["a", 1]', None, None]
+    exploded = TableSpec("e", "d.", None, "region", FetchSpec(rows="m:f", explode="tags"),
+                         (ColumnSpec("tag", "VARCHAR", "d.", path="$item"), ColumnSpec("at", "BIGINT", "d.", path="$key")))
+    assert build_table(exploded, items[:2], context).to_pylist() == build_rows(exploded, items[:2], context)

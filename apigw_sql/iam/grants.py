@@ -176,10 +176,17 @@ def principal_grants(principal: Principal, management: ApiIndex, invocation: Api
         return
     boundary = None if principal.boundary is None else _by_action(_entries(principal.boundary, management, invocation))
     per_action: dict[str, Effective] = {}
+    # Actions covered by the very same statements have the same grant (apigateway:* covers 13 actions alike):
+    # each such set of statements is folded once. Effective objects are only read below, so sharing is safe.
+    same: dict[tuple[Any, ...], Effective | None] = {}
     for action in catalogue().all:
         if action not in identity:  # most principals hold a few of the catalogue's actions
             continue
-        found = _effective(identity, boundary, action)
+        key = (action.startswith("execute-api:"), tuple(map(id, identity[action])),
+               None if boundary is None else tuple(map(id, boundary.get(action, ()))))
+        if key not in same:
+            same[key] = _effective(identity, boundary, action)
+        found = same[key]
         if found is not None:
             per_action[action] = found
     for level in LEVELS:

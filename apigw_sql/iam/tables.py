@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from ..rowbuild import Columnar
 from ..transforms import json_string
 from .documents import decode_document
 from .apis import Api
@@ -114,10 +115,11 @@ def _apis(ctx: Any) -> list[Api]:
     return apis
 
 
-def access_grant_rows(ctx: Any) -> Iterator[dict[str, Any]]:
-    """aws_api_gateway_access_grant: identity-policy and resource-policy grants of the account's APIs."""
+def access_grant_rows(ctx: Any) -> Columnar:
+    """aws_api_gateway_access_grant: identity-policy and resource-policy grants of the account's APIs.
+
+    Column-wise (Columnar): an account of thousands of principals has tens of thousands of grant rows."""
     partition = ctx.target.partition if ctx.target else "aws"
     wanted = ctx.constraints.get("principal_arn")
-    for row in grant_rows(_principals(ctx), _apis(ctx), ctx.account_id or "", partition):
-        if wanted is None or row["principalArn"] in wanted:
-            yield row
+    grants = grant_rows(_principals(ctx), _apis(ctx), ctx.account_id or "", partition)
+    return Columnar([row for row in grants if wanted is None or row["principalArn"] in wanted])
