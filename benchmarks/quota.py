@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
 import json
 import os
 import resource
@@ -190,7 +191,8 @@ def run_prowler(n: int, share: float) -> dict:
             raise SystemExit(f"prowler failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
         counts = sb.quota_counts()
         records = recorded_requests(sb, since)
-        findings = sum(max(0, len(f.read_text().splitlines()) - 1) for f in Path(out).glob("*.csv"))
+        findings = collections.Counter(row.get("STATUS", "?") for f in Path(out).glob("*.csv")
+                                       for row in csv.DictReader(f.open(newline=""), delimiter=";"))
     calls, failed, errors = settle_requests(records)
     admitted = [SimpleNamespace(service=r["eventSource"].split(".")[0], operation=r["eventName"],
                                 account_id=r["recipientAccountId"], region=r["awsRegion"])
@@ -203,7 +205,7 @@ def run_prowler(n: int, share: float) -> dict:
             "get_resources": sum(1 for r in admitted if r.operation == "GetResources"),
             "throttled": sum(counts.get("refused", {}).values()),
             "throttled_events": sum(1 for r in records if r.get("errorCode") in THROTTLING_CODES),
-            "failed": failed, "other_errors": dict(errors), "findings": findings,
+            "failed": failed, "other_errors": dict(errors), "findings": dict(findings),
             "error_lines": sum(1 for line in log_lines if "ERROR" in line),
             "throttling_lines": sum(1 for line in log_lines if any(c in line for c in THROTTLING_CODES)),
             "wall": wall, "fetch": (max(times) - min(times)).total_seconds() if times else 0.0,
@@ -232,7 +234,8 @@ def show_prowler(row: dict) -> None:
           f"{row['requests']} requests sent); throttled {row['throttled']} (recorded {row['throttled_events']}); "
           f"failed {row['failed']} (throttled, never retried through); other errors {others}")
     print(f"  its log: {row['error_lines']} ERROR lines, {row['throttling_lines']} naming throttling; "
-          f"{row['findings']} findings")
+          f"findings {sum(row['findings'].values())} ("
+          + ", ".join(f"{status} {n}" for status, n in sorted(row["findings"].items())) + ")")
     print(f"  wall {row['wall']:.1f} s (first call to last answer {row['fetch']:.0f} s, to the second); quota bound "
           f"{row['bound']:.1f} s; ratio {ratio:.2f}; peak RSS {row['rss_mb']:.0f} MB", flush=True)
 
