@@ -5,7 +5,6 @@ hard-codes a table name. Any mistake is reported with the file and the field at 
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import re
@@ -13,6 +12,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from .errors import UserError
 
 COLUMN_TYPES = {"VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP", "JSON", "VARCHAR[]"}
 PUSHDOWN_KINDS = {"filter", "parent", "param", "provider"}
@@ -28,7 +29,7 @@ COMMON_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """A table file is invalid; the message names the file and the field."""
 
 
@@ -108,13 +109,6 @@ class Catalog:
 
     def get(self, name: str) -> TableSpec | None:
         return self.tables.get(name)
-
-    def closest(self, name: str, extra: list[str] | None = None, n: int = 3) -> list[str]:
-        names = list(self.tables) + list(extra or [])
-        found = difflib.get_close_matches(name, names, n=n, cutoff=0.6)
-        if not found:  # a user who types "stage" wants every table about stages
-            found = [t for t in sorted(names) if name.lower() in t][:n]
-        return found
 
 
 def default_tables_dir() -> Path:

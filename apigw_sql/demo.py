@@ -59,7 +59,7 @@ GROUP BY ALL ORDER BY g.access DESC, principal"""),
 def run_demo(args: argparse.Namespace) -> int:
     import apigw_sql
 
-    from .options import UsageError, start_sandbox
+    from .app import UsageError, start_sandbox
     from .engine import QueryError
     from .output import render
 

@@ -26,6 +26,7 @@ from .readonly import ReadOnlyViolation
 from .readonly import guard as _read_only_guard
 from .rowbuild import build_rows, get_path
 from .scheduler import Scheduler
+from .errors import ApigwSqlError, UserError
 
 # Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
 # every page before it is cached, so no secret is ever held, loaded or shown.
@@ -50,7 +51,7 @@ _NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("positi
 UNIT_THREADS = 64
 
 
-class CredentialsError(RuntimeError):
+class CredentialsError(UserError, RuntimeError):
     """No usable AWS credentials."""
 
 
@@ -120,7 +121,7 @@ class FetchError:
         return f"warning: {self.table}: {self.operation} failed{where}: {self.code}: {self.message} ({self.hint})"
 
 
-class ExpectedError(Exception):
+class ExpectedError(ApigwSqlError):
     """A call answered with an error its caller expects (NoSuchBucketPolicy: the bucket has no policy)."""
 
     def __init__(self, code: str, message: str):
@@ -685,7 +686,7 @@ class UnitPool:
             self._cond.notify_all()
 
 
-class CallFailed(Exception):
+class CallFailed(ApigwSqlError):
     """A call failed and was reported; the unit yields no rows."""
 
 

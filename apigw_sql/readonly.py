@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from .errors import ApigwSqlError
+
 
 # Calls no table file names, with who makes them. A rows function's calls go here; an entry that
 # names a module is checked by the test suite against the string literals of that module.
@@ -78,7 +80,7 @@ SECRET_READERS: dict[tuple[str, str], str] = {
 SECRET_PARAMS = frozenset({"includeValue", "includeValues", "WithDecryption"})
 
 
-class ReadOnlyViolation(RuntimeError):
+class ReadOnlyViolation(ApigwSqlError, RuntimeError):
     """An operation that could change or reveal something was about to be sent."""
 
 

@@ -48,6 +48,7 @@ from ..userconfig import config_file, read_config
 from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse_log_key, unsafe_key
 from .record_sql import empty_select, records_select, replace_relation, sql_string
 from .scrub import scrub_log_file
+from ..errors import UserError
 
 # One log file is one JSON object, and read_json refuses an object above its maximum_object_size.
 # CloudTrail documents no upper bound for a log file (it delivers every few minutes whatever has
@@ -64,7 +65,7 @@ SEARCH_DEPTH = 2
 SEARCH_FOLDERS = 100
 
 
-class LogSourceError(ValueError):
+class LogSourceError(UserError, ValueError):
     """A log source the user named cannot be used; the message says why and what to do."""
 
     def __init__(self, code: str, message: str):
