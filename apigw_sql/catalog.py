@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import UserError
+from .readonly import READ_OPERATION, READ_PREFIXES
+from .types import COLUMN_TYPES
 
-COLUMN_TYPES = {"VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP", "JSON", "VARCHAR[]"}
 PUSHDOWN_KINDS = {"filter", "parent", "param", "provider"}
 SCOPES = {"region", "global", "local"}  # global: once per account (IAM), region NULL
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -225,8 +226,8 @@ def _load_fetch(data: dict, path: Path) -> FetchSpec:
         except (ImportError, AttributeError):
             raise SpecError(f"{path}: fetch.rows: {rows!r} is not an importable function (module:function)") from None
     op = data.get("operation")
-    if op is not None and not re.match(r"^(Get|List|Describe|Lookup)[A-Za-z]+$", op):
-        raise SpecError(f"{path}: fetch.operation: {op!r} is not a read-only API name (Get/List/Describe/Lookup)")
+    if op is not None and not READ_OPERATION.match(op):
+        raise SpecError(f"{path}: fetch.operation: {op!r} is not a read-only API name ({READ_PREFIXES})")
     return FetchSpec(operation=op, params=dict(data.get("params", {})), items=data.get("items"),
                      explode=data.get("explode"), rows=rows)
 

@@ -20,6 +20,7 @@ from .connection_options import ConnectionOptions
 from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch, ReadOnlyViolation
 from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
+from .types import COLUMN_TYPES
 from .errors import UserError, unknown_table
 
 # sqlglot logs "Falling back to parsing as a 'Command'" for statements it does not model (LOAD, CALL):
@@ -32,8 +33,6 @@ _READING_STATEMENTS = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", 
                        "PRAGMA", "SET", "RESET", "ATTACH", "DETACH", "USE", "EXPORT"}
 # Statement types DuckDB answers with rows only (used when its Python API lacks expected_result_type).
 _QUERY_STATEMENTS = {"SELECT", "PRAGMA", "CALL", "EXPLAIN", "RELATION", "LOGICAL_PLAN"}
-_DUCK_TYPES = {"VARCHAR": "VARCHAR", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN",
-               "TIMESTAMP": "TIMESTAMP", "JSON": "JSON", "VARCHAR[]": "VARCHAR[]"}
 
 
 class QueryError(UserError):
@@ -248,7 +247,7 @@ class Connection:
             if name in present:
                 continue
             spec = self.catalog[name]
-            columns = ", ".join(f'"{c.name}" {_DUCK_TYPES[c.type]}' for c in spec.columns)
+            columns = ", ".join(f'"{c.name}" {COLUMN_TYPES[c.type].duckdb}' for c in spec.columns)
             statements.append(f'CREATE TABLE "{name}" ({columns})')
             statements.append(_comment_sql("TABLE", name, spec.description))
         if statements:
@@ -483,9 +482,9 @@ class Connection:
         self._providers.pop(spec.name, None)
         import pyarrow as pa
 
-        arrow = pa.table({c.name: pa.array([r.get(c.name) for r in rows], type=_arrow_type(c.type))
+        arrow = pa.table({c.name: pa.array([r.get(c.name) for r in rows], type=COLUMN_TYPES[c.type].arrow())
                           for c in spec.columns})
-        select = ", ".join(f'CAST("{c.name}" AS {_DUCK_TYPES[c.type]}) AS "{c.name}"' for c in spec.columns)
+        select = ", ".join(f'CAST("{c.name}" AS {COLUMN_TYPES[c.type].duckdb}) AS "{c.name}"' for c in spec.columns)
         self.duck.register("__apigw_sql_load", arrow)
         try:
             self.duck.execute(f'CREATE OR REPLACE TABLE "{spec.name}" AS SELECT {select} FROM __apigw_sql_load; '
@@ -516,13 +515,6 @@ def _creates(tree: Any, name: str) -> bool:
 def _comment_sql(kind: str, name: str, text: str) -> str:
     """COMMENT ON a table or view: its description, as duckdb_tables() and information_schema show it."""
     return f"""COMMENT ON {kind} "{name}" IS '{text.replace("'", "''")}'"""
-
-
-def _arrow_type(ctype: str) -> Any:
-    import pyarrow as pa
-
-    return {"VARCHAR": pa.string(), "JSON": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
-            "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "VARCHAR[]": pa.list_(pa.string())}[ctype]
 
 
 def _extension_message(text: str) -> str | None:

@@ -15,13 +15,12 @@ Paths are dotted keys into the item (``accessLogSettings.destinationArn``). Name
 """
 from __future__ import annotations
 
-import json
 import re
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from .catalog import ColumnSpec, TableSpec
 from .transforms import TRANSFORMS
+from .types import COLUMN_TYPES
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
@@ -64,54 +63,6 @@ def render_template(template: str, item: Any, context: dict[str, Any]) -> str | 
     return None if missing else text
 
 
-def to_type(value: Any, ctype: str) -> Any:
-    if value is None:
-        return None
-    if ctype == "JSON":
-        return json.dumps(value, default=_json_default, sort_keys=False)
-    if ctype == "VARCHAR":
-        if isinstance(value, (dict, list)):
-            return json.dumps(value, default=_json_default)
-        if isinstance(value, datetime):
-            return _utc(value).isoformat()
-        return str(value)
-    if ctype == "BIGINT":
-        return int(value)
-    if ctype == "DOUBLE":
-        return float(value)
-    if ctype == "BOOLEAN":
-        if isinstance(value, str):
-            return value.strip().lower() in ("true", "1", "yes")
-        return bool(value)
-    if ctype == "TIMESTAMP":
-        if isinstance(value, datetime):
-            return _utc(value)
-        if isinstance(value, (int, float)):
-            return datetime.fromtimestamp(value, tz=timezone.utc).replace(tzinfo=None)
-        if isinstance(value, str):
-            return _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        return None
-    if ctype == "VARCHAR[]":
-        if isinstance(value, (list, tuple)):
-            return [None if v is None else str(v) for v in value]
-        return [str(value)]
-    raise ValueError(f"unknown column type {ctype}")
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _utc(value).isoformat() + "Z"
-    if isinstance(value, (bytes, bytearray)):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
 def column_value(col: ColumnSpec, item: Any, context: dict[str, Any]) -> Any:
     if col.template is not None:
         raw: Any = render_template(col.template, item, context)
@@ -122,7 +73,7 @@ def column_value(col: ColumnSpec, item: Any, context: dict[str, Any]) -> Any:
     if col.transform:
         raw = TRANSFORMS[col.transform](raw)
     try:
-        return to_type(raw, col.type)
+        return None if raw is None else COLUMN_TYPES[col.type].convert(raw)
     except (TypeError, ValueError):
         return None  # an unexpected shape from the API must not fail the whole table
 
