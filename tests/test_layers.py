@@ -164,3 +164,43 @@ def test_the_front_ends_are_all_known_to_the_application() -> None:
     assert sorted(f"apigw_sql.{name}" for name in REGISTERED) == sorted(FRONT_END_NAMES)
     for name in REGISTERED:
         assert callable(front_end(name))
+
+
+def _exception_classes() -> list[tuple[str, str]]:
+    """(module, class) of every exception class the package defines outside the sandbox's server."""
+    found = []
+    for module, path in MODULES.items():
+        if module.startswith("apigw_sql.sandbox"):
+            continue  # the sandbox's errors are AWS's, answered over HTTP, never raised to a user
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                    isinstance(b, ast.Name) and (b.id.endswith(("Error", "Exception", "Violation"))
+                                                 or b.id in ("Cancelled", "CallFailed")) for b in node.bases):
+                found.append((module, node.name))
+    return found
+
+
+@pytest.mark.parametrize("module,name", _exception_classes())
+def test_every_exception_derives_from_apigw_sql_error(module: str, name: str) -> None:
+    import importlib
+
+    from apigw_sql.errors import ApigwSqlError
+
+    assert issubclass(getattr(importlib.import_module(module), name), ApigwSqlError)
+
+
+def test_the_exceptions_a_user_can_fix_are_user_errors() -> None:
+    """The front ends catch UserError alone: each of these must be one, or it would show a traceback."""
+    from apigw_sql.app import UsageError
+    from apigw_sql.catalog import SpecError
+    from apigw_sql.cloudtrail.log_files import LogSourceError
+    from apigw_sql.controls import ControlError, MutelistError, ParameterError, SelectionError
+    from apigw_sql.engine import QueryError
+    from apigw_sql.errors import UserError
+    from apigw_sql.fetch import CredentialsError
+    from apigw_sql.pushdown import SQLSyntaxError
+    from apigw_sql.shell.meta import ShellError
+
+    for cls in (UsageError, SpecError, LogSourceError, ControlError, MutelistError, ParameterError, SelectionError,
+                QueryError, CredentialsError, SQLSyntaxError, ShellError):
+        assert issubclass(cls, UserError), cls
