@@ -11,14 +11,15 @@ from typing import Any
 __version__ = "0.1.0"
 # The project's home; [project.urls] in pyproject.toml says the same (a test keeps them equal).
 PROJECT_URL = "https://github.com/apigw-sql/apigw-sql"
-__all__ = ["connect", "Connection", "QueryError", "Result"]
+__all__ = ["connect", "Connection", "ConnectionOptions", "QueryError", "Result"]
 
 
-def connect(**options: Any) -> "Connection":
-    """Open a session (see Connection for the options: profile, regions, endpoint_url, ttl, ...)."""
+def connect(options: "ConnectionOptions | None" = None, **keywords: Any) -> "Connection":
+    """Open a session: ``connect(regions=["eu-west-1"], ttl=60)``, or ``connect(ConnectionOptions(...))``
+    (the options: profile, regions, endpoint_url, ttl, max_attempts, max_wait, rate_limit, ...)."""
     from .engine import Connection
 
-    return Connection(**options)
+    return Connection(options, **keywords)
 
 
 def __getattr__(name: str) -> Any:  # keep `import apigw_sql` light: DuckDB and boto3 load on first use
@@ -26,4 +27,8 @@ def __getattr__(name: str) -> Any:  # keep `import apigw_sql` light: DuckDB and 
         from . import engine
 
         return getattr(engine, name)
+    if name == "ConnectionOptions":
+        from .connection_options import ConnectionOptions
+
+        return ConnectionOptions
     raise AttributeError(name)

@@ -5,7 +5,6 @@ hard-codes a table name. Any mistake is reported with the file and the field at 
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import re
@@ -14,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-COLUMN_TYPES = {"VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP", "JSON", "VARCHAR[]"}
+from .errors import UserError
+from .readonly import READ_OPERATION, READ_PREFIXES
+from .types import COLUMN_TYPES
+
 PUSHDOWN_KINDS = {"filter", "parent", "param", "provider"}
 SCOPES = {"region", "global", "local"}  # global: once per account (IAM), region NULL
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -28,7 +30,7 @@ COMMON_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """A table file is invalid; the message names the file and the field."""
 
 
@@ -108,13 +110,6 @@ class Catalog:
 
     def get(self, name: str) -> TableSpec | None:
         return self.tables.get(name)
-
-    def closest(self, name: str, extra: list[str] | None = None, n: int = 3) -> list[str]:
-        names = list(self.tables) + list(extra or [])
-        found = difflib.get_close_matches(name, names, n=n, cutoff=0.6)
-        if not found:  # a user who types "stage" wants every table about stages
-            found = [t for t in sorted(names) if name.lower() in t][:n]
-        return found
 
 
 def default_tables_dir() -> Path:
@@ -231,8 +226,8 @@ def _load_fetch(data: dict, path: Path) -> FetchSpec:
         except (ImportError, AttributeError):
             raise SpecError(f"{path}: fetch.rows: {rows!r} is not an importable function (module:function)") from None
     op = data.get("operation")
-    if op is not None and not re.match(r"^(Get|List|Describe|Lookup)[A-Za-z]+$", op):
-        raise SpecError(f"{path}: fetch.operation: {op!r} is not a read-only API name (Get/List/Describe/Lookup)")
+    if op is not None and not READ_OPERATION.match(op):
+        raise SpecError(f"{path}: fetch.operation: {op!r} is not a read-only API name ({READ_PREFIXES})")
     return FetchSpec(operation=op, params=dict(data.get("params", {})), items=data.get("items"),
                      explode=data.get("explode"), rows=rows)
 

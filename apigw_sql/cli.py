@@ -15,7 +15,8 @@ import time
 from typing import Any, Callable, NoReturn, Sequence
 
 from .atomic_file import remove_partial  # imported now: Ctrl-C must not wait on an import
-from .options import UsageError, open_connection, start_sandbox  # noqa: F401 - shared by every front end
+from .app import UsageError, connection_options, open_connection
+from .errors import UserError
 
 EXIT_USAGE = 3
 EXIT_CANCELLED = 130
@@ -210,10 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _guarded(args: argparse.Namespace) -> int:
-    """Run the command; a UsageError becomes one line on stderr and exit 3."""
+    """Run the command; a UserError (bad input, a wrong table or control file, a failing statement)
+    becomes one line on stderr and exit 3."""
     try:
         return _dispatch(args)
-    except UsageError as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -279,30 +281,24 @@ def _cancel(done: threading.Event, outcome: dict[str, Any]) -> NoReturn:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .catalog import SpecError
-    from .controls.control import ControlError
-
-    try:
-        if args.command == "query":
-            return cmd_query(args)
-        if args.command == "tables":
-            return cmd_tables(args)
-        if args.command == "inspect":
-            return cmd_inspect(args)
-        if args.command == "sandbox":
-            return cmd_sandbox(args)
-        if args.command == "demo":
-            return cmd_demo(args)
-        if args.command == "shell":
-            return cmd_shell(args)
-        if args.command == "check":
-            return cmd_check(args)
-        if args.command == "benchmarks":
-            return cmd_benchmarks(args)
-        if args.command == "controls":
-            return cmd_controls(args)
-    except (SpecError, ControlError) as exc:  # a table or control file (or folder) is wrong
-        raise UsageError(str(exc)) from None
+    if args.command == "query":
+        return cmd_query(args)
+    if args.command == "tables":
+        return cmd_tables(args)
+    if args.command == "inspect":
+        return cmd_inspect(args)
+    if args.command == "sandbox":
+        return cmd_sandbox(args)
+    if args.command == "demo":
+        return cmd_demo(args)
+    if args.command == "shell":
+        return cmd_shell(args)
+    if args.command == "check":
+        return cmd_check(args)
+    if args.command == "benchmarks":
+        return cmd_benchmarks(args)
+    if args.command == "controls":
+        return cmd_controls(args)
     raise UsageError(f"unknown command {args.command!r}: see apigw-sql --help")
 
 
@@ -340,7 +336,6 @@ def run_and_print(con: Any, sql: str, fmt: str, out: Any = None, progress: Any =
     """
     from contextlib import nullcontext
 
-    from .engine import QueryError
     from .output import render, separator
     from .ratelimit import Cancelled
 
@@ -366,8 +361,6 @@ def run_and_print(con: Any, sql: str, fmt: str, out: Any = None, progress: Any =
                 out.write(text if text.endswith("\n") else text + "\n")
                 out.flush()
                 printed += 1
-    except QueryError as exc:
-        raise UsageError(str(exc)) from None
     except Cancelled:
         raise KeyboardInterrupt() from None
     return 0
@@ -375,7 +368,7 @@ def run_and_print(con: Any, sql: str, fmt: str, out: Any = None, progress: Any =
 
 def cmd_query(args: argparse.Namespace) -> int:
     sql = _read_sql(args)
-    with open_connection(args, registry=_OPEN) as con:
+    with open_connection(connection_options(args), registry=_OPEN) as con:
         return run_and_print(con, sql, args.output, progress=_with_regions(progress_line(args), con))
 
 
@@ -397,24 +390,21 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from .app import describe_table
     from .catalog import load_catalog
+    from .errors import unknown_table
     from .output import render
 
     catalog = load_catalog()
     spec = catalog.get(args.table)
     if spec is None:
-        close = catalog.closest(args.table)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise UsageError(f"unknown table {args.table!r}{hint}")
-    print(f"{spec.name}: {spec.description}")
-    source = spec.fetch.operation or spec.fetch.rows
-    print(f"source: {spec.service or 'local'} {source}" + (f" per {spec.parent} row" if spec.parent else ""))
-    keys = spec.pushdown_columns
-    rows = [(c.name, c.type, "yes" if c.name in keys else "", c.description) for c in spec.columns]
-    print(render(["column", "type", "pushdown", "description"], ["VARCHAR"] * 4, rows, "table"))
-    if spec.examples:
+        raise UsageError(unknown_table(args.table, catalog))
+    described = describe_table(spec)
+    print("\n".join(described.heading))
+    print(render(described.columns, described.types, described.rows, "table"))
+    if described.examples:
         print("examples:")
-        for example in spec.examples:
+        for example in described.examples:
             print(f"  {example}")
     return 0
 
@@ -433,14 +423,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .app import front_end
 
-    return run_demo(args)
+    return front_end("demo")(args)
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
+    from .app import front_end
+
     try:
-        from .shell import run_shell
+        run_shell = front_end("shell")
     except ImportError:
         raise UsageError("the interactive shell is not available in this build: use 'apigw-sql query'") from None
     return run_shell(args)
@@ -448,11 +440,9 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate everything first (no AWS call), then run, render, export; the exit code follows --fail-on."""
-    from .controls import (CheckOptions, ControlError, MutelistError, ParameterError, SelectionError, format_for,
-                           prepare_check, render_report, run_check)
+    from .controls import CheckOptions, format_for, prepare_check, render_report, run_check
     from .atomic_file import writable_problem, write_replacing
     from .controls.render import use_color
-    from .engine import QueryError
     from .ratelimit import Cancelled
 
     variables = {}
@@ -474,12 +464,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                            mutelist=args.mutelist, controls_dirs=args.controls_dir)
     try:
         prepared = prepare_check(options)
-        with open_connection(args, registry=_OPEN) as con:
+        with open_connection(connection_options(args), registry=_OPEN) as con:
             line = _with_regions(progress_line(args), con)
             with line:
                 report = run_check(con, prepared, on_progress=line.update)
-    except (SelectionError, ParameterError, MutelistError, ControlError, QueryError) as exc:
-        raise UsageError(str(exc)) from None
     except Cancelled:
         raise KeyboardInterrupt() from None
     for warning in report.warnings:
@@ -516,14 +504,11 @@ def _folder_of(controls: list[Any], benchmark: str) -> str:
 
 def cmd_controls(args: argparse.Namespace) -> int:
     """The controls named (a table), or one control in detail with its parameters when one id is named."""
-    from .controls import SelectionError, select
+    from .controls import select
     from .output import render
 
     controls = _load_controls(args)
-    try:
-        chosen = select(controls, args.names)
-    except SelectionError as exc:
-        raise UsageError(str(exc)) from None
+    chosen = select(controls, args.names)
     by_alias = {a: c for c in controls for a in (c.id, *c.aliases)}
     if len(args.names) == 1 and args.names[0] in by_alias:
         return _control_detail(by_alias[args.names[0]], args.output)

@@ -72,7 +72,7 @@ def _print_anomalies(con: Any, fmt: str) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     import apigw_sql
 
-    from .options import UsageError, start_sandbox
+    from .app import UsageError, start_sandbox
     from .engine import QueryError
     from .output import render
 

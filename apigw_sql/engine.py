@@ -16,10 +16,13 @@ from typing import Any, Callable, Iterator
 
 from . import pushdown
 from .catalog import Catalog, TableSpec, load_catalog
+from .connection_options import ConnectionOptions
 from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch, ReadOnlyViolation
 from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
+from .errors import UserError, unknown_table
 from .rowbuild import arrow_table
+from .types import COLUMN_TYPES
 
 # sqlglot logs "Falling back to parsing as a 'Command'" for statements it does not model (LOAD, CALL):
 # the engine then reads them by tokens (_analyze_by_tokens), so the line is noise on a user's stderr.
@@ -31,11 +34,9 @@ _READING_STATEMENTS = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", 
                        "PRAGMA", "SET", "RESET", "ATTACH", "DETACH", "USE", "EXPORT"}
 # Statement types DuckDB answers with rows only (used when its Python API lacks expected_result_type).
 _QUERY_STATEMENTS = {"SELECT", "PRAGMA", "CALL", "EXPLAIN", "RELATION", "LOGICAL_PLAN"}
-_DUCK_TYPES = {"VARCHAR": "VARCHAR", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN",
-               "TIMESTAMP": "TIMESTAMP", "JSON": "JSON", "VARCHAR[]": "VARCHAR[]"}
 
 
-class QueryError(Exception):
+class QueryError(UserError):
     """A statement failed for a reason the user can fix; the message is one line."""
 
 
@@ -80,23 +81,31 @@ class Result:
 class Connection:
     """A session: one DuckDB database, one fetcher and its cache, one catalog."""
 
-    def __init__(self, *, profile: str | None = None, regions: list[str] | None = None,
-                 endpoint_url: str | None = None, ttl: float = 300.0, max_attempts: int = 5,
-                 rate_limit: bool = True, database: str = ":memory:", catalog: Catalog | None = None,
-                 pushdown_enabled: bool = True, workers: int = 16, cloudtrail_logs: list[str] | None = None,
-                 max_wait: float = 180.0, access_logs: list[str] | None = None):
+    def __init__(self, options: ConnectionOptions | None = None, *, catalog: Catalog | None = None,
+                 **keywords: Any):
+        """Open a session with ``options``, or with the fields of ConnectionOptions as keywords
+        (``Connection(regions=["eu-west-1"], ttl=60)``); ``catalog`` replaces the shipped tables."""
         import duckdb
 
+        if options is None:
+            options = ConnectionOptions(**keywords)  # an unknown keyword is a TypeError naming it
+        elif keywords:
+            raise TypeError(f"give either options or keywords, not both ({', '.join(keywords)})")
+        if options.sandbox:
+            raise ValueError("a Connection does not start the sandbox: use apigw_sql.app.open_connection")
+        self.options = options
         self.catalog = catalog or load_catalog()
-        self.config = FetchConfig(profile=profile, regions=regions, endpoint_url=endpoint_url, ttl=ttl,
-                                  max_attempts=max_attempts, max_wait=max_wait, rate_limit=rate_limit,
-                                  workers=workers,
-                                  cloudtrail_logs=list(cloudtrail_logs) if cloudtrail_logs is not None else None,
-                                  access_logs=list(access_logs) if access_logs is not None else None)
+        self.config = FetchConfig(profile=options.profile, regions=options.regions,
+                                  endpoint_url=options.endpoint_url, ttl=options.ttl,
+                                  max_attempts=options.max_attempts, max_wait=options.max_wait,
+                                  rate_limit=options.rate_limit, workers=options.workers,
+                                  cloudtrail_logs=None if options.cloudtrail_logs is None
+                                  else list(options.cloudtrail_logs),
+                                  access_logs=None if options.access_logs is None else list(options.access_logs))
         self.fetcher = Fetcher(self.catalog, self.config)
-        self.duck = duckdb.connect(database)
+        self.duck = duckdb.connect(options.database)
         self.duck.execute("SET TimeZone = 'UTC'")
-        self.pushdown_enabled = pushdown_enabled
+        self.pushdown_enabled = options.pushdown_enabled
         # Reentrant: a fetch's on_loaded callback may run statements on the tables loaded so far.
         self._lock = threading.RLock()
         self.last_errors: list[FetchError] = []
@@ -240,7 +249,7 @@ class Connection:
             if name in present:
                 continue
             spec = self.catalog[name]
-            columns = ", ".join(f'"{c.name}" {_DUCK_TYPES[c.type]}' for c in spec.columns)
+            columns = ", ".join(f'"{c.name}" {COLUMN_TYPES[c.type].duckdb}' for c in spec.columns)
             statements.append(f'CREATE TABLE "{name}" ({columns})')
             statements.append(_comment_sql("TABLE", name, spec.description))
         if statements:
@@ -337,9 +346,7 @@ class Connection:
         return {n: pushdown.TableUse(n) for n in words if n in self.catalog}
 
     def _unknown_table_message(self, name: str) -> str:
-        close = self.catalog.closest(name, extra=[r for r in self._relations() if r not in self.catalog])
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        return f"unknown table {name!r}{hint} ('apigw-sql tables' lists them)"
+        return unknown_table(name, [*self.catalog, *self._relations()]) + " ('apigw-sql tables' lists them)"
 
     def _run(self, statement: str, on_progress: Callable[[Progress], None] | None, fetch: bool = True) -> Result:
         import duckdb
@@ -476,7 +483,7 @@ class Connection:
             return
         self._providers.pop(spec.name, None)
         arrow = arrow_table(spec, rows)  # row dicts, or the Arrow table of Columnar rows as it is
-        select = ", ".join(f'CAST("{c.name}" AS {_DUCK_TYPES[c.type]}) AS "{c.name}"' for c in spec.columns)
+        select = ", ".join(f'CAST("{c.name}" AS {COLUMN_TYPES[c.type].duckdb}) AS "{c.name}"' for c in spec.columns)
         self.duck.register("__apigw_sql_load", arrow)
         try:
             self.duck.execute(f'CREATE OR REPLACE TABLE "{spec.name}" AS SELECT {select} FROM __apigw_sql_load; '

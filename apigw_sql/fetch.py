@@ -17,7 +17,7 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from .catalog import Catalog, TableSpec
 from .cloudtrail.scrub import scrub_lookup_page
@@ -26,6 +26,7 @@ from .readonly import ReadOnlyViolation
 from .readonly import guard as _read_only_guard
 from .rowbuild import Columnar, arrow_table, build_rows, build_table, get_path, row_dicts
 from .scheduler import Scheduler
+from .errors import ApigwSqlError, UserError
 
 # Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
 # every page before it is cached, so no secret is ever held, loaded or shown.
@@ -50,7 +51,7 @@ _NEXT_TOKENS = (("NextToken", "NextToken"), ("nextToken", "nextToken"), ("positi
 UNIT_THREADS = 64
 
 
-class CredentialsError(RuntimeError):
+class CredentialsError(UserError, RuntimeError):
     """No usable AWS credentials."""
 
 
@@ -88,6 +89,27 @@ class CallRecord:
     error_message: str | None = None
 
 
+class CallKey(NamedTuple):
+    """What makes two calls the same call: the cache and single-flight key."""
+
+    account_id: str
+    region: str
+    service: str
+    operation: str
+    params: str  # the parameters as JSON with sorted keys
+
+    @classmethod
+    def of(cls, account_id: str, region: str, service: str, operation: str, params: dict[str, Any]) -> CallKey:
+        return cls(account_id, region, service, operation, json.dumps(params, sort_keys=True, default=str))
+
+
+class CacheEntry(NamedTuple):
+    """A cached answer: every page of a call, or the expected error it answered with."""
+
+    stored_at: float  # time.monotonic() when it was stored
+    answer: list[dict[str, Any]] | ExpectedError
+
+
 @dataclass
 class FetchError:
     table: str
@@ -122,7 +144,7 @@ class FetchError:
         return f"warning: {self.table}: {self.operation} failed{where}: {self.code}: {self.message} ({self.hint})"
 
 
-class ExpectedError(Exception):
+class ExpectedError(ApigwSqlError):
     """A call answered with an error its caller expects (NoSuchBucketPolicy: the bucket has no policy)."""
 
     def __init__(self, code: str, message: str):
@@ -139,6 +161,26 @@ class Target:
     account_id: str
     partition: str
     home_region: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """One read-only call being made, for a table: what its log records and its failure report name."""
+
+    table: str
+    target: Target
+    service: str
+    region: str
+    operation: str
+    params: str  # the parameters as JSON with sorted keys
+
+    def record(self, *, started_at: datetime, duration_ms: float, items: int, throttled_retries: int,
+               error_code: str | None = None, error_message: str | None = None) -> CallRecord:
+        """The fetch-log record of one page of this call."""
+        return CallRecord(table=self.table, service=self.service, operation=self.operation,
+                          account_id=self.target.account_id, region=self.region, params=self.params,
+                          started_at=started_at, duration_ms=duration_ms, items=items,
+                          throttled_retries=throttled_retries, error_code=error_code, error_message=error_message)
 
 
 @dataclass
@@ -244,9 +286,9 @@ class Fetcher:
         self._targets: list[Target] | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._regions: dict[tuple[str, str], list[str]] = {}
-        self._cache: dict[tuple, tuple[float, list[dict[str, Any]] | ExpectedError]] = {}
-        self._cache_tables: dict[tuple, set[str]] = {}  # which tables read each cached call
-        self._inflight: dict[tuple, threading.Lock] = {}
+        self._cache: dict[CallKey, CacheEntry] = {}
+        self._cache_tables: dict[CallKey, set[str]] = {}  # which tables read each cached call
+        self._inflight: dict[CallKey, threading.Lock] = {}
         self._lock = threading.RLock()
         self._pool = UnitPool(max(self.config.workers, UNIT_THREADS))
         self._depths: dict[str, int] = {}
@@ -301,8 +343,9 @@ class Fetcher:
         arn = identity.get("Arn", "arn:aws:")
         partition = arn.split(":")[1] if arn.count(":") >= 2 else "aws"
         target = Target(session=session, account_id=identity["Account"], partition=partition, home_region=home)
-        self._record(CallRecord("(session)", "sts", "GetCallerIdentity", target.account_id, home, "{}",
-                                _now(), (time.monotonic() - started) * 1000, 1, 0))
+        self._record(CallRecord(table="(session)", service="sts", operation="GetCallerIdentity",
+                                account_id=target.account_id, region=home, params="{}", started_at=_now(),
+                                duration_ms=(time.monotonic() - started) * 1000, items=1, throttled_retries=0))
         return target
 
     def _make_client(self, session: Any, service: str, region: str) -> Any:
@@ -359,21 +402,22 @@ class Fetcher:
 
         Raises CallFailed, or ExpectedError when the answer is an error in `expected_errors`.
         """
-        key = (target.account_id, region, service, operation, json.dumps(params, sort_keys=True, default=str))
+        key = CallKey.of(target.account_id, region, service, operation, params)
         with self._lock:
             gate = self._inflight.setdefault(key, threading.Lock())
         with gate:  # single flight: two tables needing the same call make it once
             with self._lock:
                 hit = self._cache.get(key)
                 self._cache_tables.setdefault(key, set()).add(table)
-            answer = hit[1] if hit is not None and time.monotonic() - hit[0] < self.config.ttl else None
+            fresh = hit is not None and time.monotonic() - hit.stored_at < self.config.ttl
+            answer = hit.answer if hit is not None and fresh else None
             if isinstance(answer, ExpectedError) and answer.code in expected_errors:
                 query.tick(cache_hits=1)
-                query.touch(table, key, hit[0])  # type: ignore[index]
+                query.touch(table, key, hit.stored_at)  # type: ignore[union-attr]
                 raise ExpectedError(answer.code, answer.message)
             if isinstance(answer, list):
                 query.tick(cache_hits=1)
-                query.touch(table, key, hit[0])  # type: ignore[index]
+                query.touch(table, key, hit.stored_at)  # type: ignore[union-attr]
                 return answer
             try:
                 pages = self._call_uncached(table, target, service, region, operation, params, query,
@@ -381,12 +425,12 @@ class Fetcher:
             except ExpectedError as error:
                 stamp = time.monotonic()
                 with self._lock:
-                    self._cache[key] = (stamp, error)
+                    self._cache[key] = CacheEntry(stored_at=stamp, answer=error)
                 query.touch(table, key, stamp)
                 raise
             stamp = time.monotonic()
             with self._lock:
-                self._cache[key] = (stamp, pages)
+                self._cache[key] = CacheEntry(stored_at=stamp, answer=pages)
             query.touch(table, key, stamp)
             return pages
 
@@ -402,7 +446,8 @@ class Fetcher:
         method = getattr(client, xform_name(operation))
         pager = _Pager(client, xform_name(operation), operation)
         pages: list[dict[str, Any]] = []
-        param_text = json.dumps(params, sort_keys=True, default=str)
+        call = Call(table=table, target=target, service=service, region=region, operation=operation,
+                    params=json.dumps(params, sort_keys=True, default=str))
         call_params = dict(params)
         priority = self._depth(table)
         while True:
@@ -419,22 +464,22 @@ class Fetcher:
             error = outcome.error
             if isinstance(error, bx.ClientError):
                 err = error.response.get("Error", {})
-                self._failed(table, target, service, region, operation, param_text, started_at, started,
-                             err.get("Code") or "ClientError", err.get("Message") or str(error), outcome.throttled,
-                             query, expected_errors)
+                self._failed(call, started_at=started_at, started=started, code=err.get("Code") or "ClientError",
+                             message=err.get("Message") or str(error), retries=outcome.throttled, query=query,
+                             expected_errors=expected_errors)
             elif isinstance(error, ReadOnlyViolation):
                 raise error
             elif isinstance(error, (bx.BotoCoreError, ResponseParserError)):  # the latter: an answer that does not parse
-                self._failed(table, target, service, region, operation, param_text, started_at, started,
-                             type(error).__name__, str(error), outcome.throttled, query)
+                self._failed(call, started_at=started_at, started=started, code=type(error).__name__,
+                             message=str(error), retries=outcome.throttled, query=query)
             elif error is not None:
                 raise error
             page = outcome.value
             assert page is not None
             page.pop("ResponseMetadata", None)
             _scrub(service, operation, page)
-            self._record(CallRecord(table, service, operation, target.account_id, region, param_text, started_at,
-                                    (time.monotonic() - started) * 1000, _count_items(page), outcome.throttled))
+            self._record(call.record(started_at=started_at, duration_ms=(time.monotonic() - started) * 1000,
+                                     items=_count_items(page), throttled_retries=outcome.throttled))
             query.tick(calls=1, throttled=outcome.throttled)
             pages.append(page)
             following = pager.next_params(call_params, page)
@@ -462,16 +507,18 @@ class Fetcher:
                 name = self.catalog[name].parent if name in self.catalog else None
             self._depths[table] = depth
         return depth
-    def _failed(self, table: str, target: Target, service: str, region: str, operation: str, params: str,
-                started_at: datetime, started: float, code: str, message: str, retries: int,
+    def _failed(self, call: Call, *, started_at: datetime, started: float, code: str, message: str, retries: int,
                 query: QueryFetch, expected_errors: frozenset[str] = frozenset()) -> None:
+        """Logs a call that failed; raises ExpectedError when the caller expects the code, else reports it
+        and raises CallFailed. ``started`` is the monotonic clock when it was sent."""
         message = " ".join(str(message).split())[:300]
-        self._record(CallRecord(table, service, operation, target.account_id, region, params, started_at,
-                                (time.monotonic() - started) * 1000, 0, retries, code, message))
+        self._record(call.record(started_at=started_at, duration_ms=(time.monotonic() - started) * 1000, items=0,
+                                 throttled_retries=retries, error_code=code, error_message=message))
         query.tick(calls=1, throttled=retries)
         if code in expected_errors:
             raise ExpectedError(code, message)
-        query.error(FetchError(table, target.account_id, region, operation, code, message))
+        query.error(FetchError(table=call.table, account_id=call.target.account_id, region=call.region,
+                               operation=call.operation, code=code, message=message))
         raise CallFailed(code)
 
     def _record(self, record: CallRecord) -> None:
@@ -557,13 +604,13 @@ class Fetcher:
 
         def cost(extra: dict[str, Any]) -> int | None:
             """Calls the answer would take: 0 when fresh in the cache, its pages when stale, None if never made."""
-            key = (target.account_id, region, spec.service or "", spec.fetch.operation or "",
-                   json.dumps({**params, **extra}, sort_keys=True, default=str))
+            key = CallKey.of(target.account_id, region, spec.service or "", spec.fetch.operation or "",
+                             {**params, **extra})
             with self._lock:
                 hit = self._cache.get(key)
-            if hit is None or not isinstance(hit[1], list):
+            if hit is None or not isinstance(hit.answer, list):
                 return None
-            return 0 if time.monotonic() - hit[0] < self.config.ttl else len(hit[1])
+            return 0 if time.monotonic() - hit.stored_at < self.config.ttl else len(hit.answer)
 
         unfiltered = cost({})
         if unfiltered is None:
@@ -622,8 +669,9 @@ class Fetcher:
         """(service, operation, account, region, pages, age in seconds) for each cached call."""
         now = time.monotonic()
         with self._lock:
-            return [(k[2], k[3], k[0], k[1], len(v[1]) if isinstance(v[1], list) else 0, now - v[0])
-                    for k, v in self._cache.items()]
+            return [(k.service, k.operation, k.account_id, k.region,
+                     len(entry.answer) if isinstance(entry.answer, list) else 0, now - entry.stored_at)
+                    for k, entry in self._cache.items()]
 
 
 class UnitPool:
@@ -696,7 +744,7 @@ class UnitPool:
             self._cond.notify_all()
 
 
-class CallFailed(Exception):
+class CallFailed(ApigwSqlError):
     """A call failed and was reported; the unit yields no rows."""
 
 

@@ -21,9 +21,10 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from .catalog import Catalog
+from .errors import UserError
 
 
-class SQLSyntaxError(ValueError):
+class SQLSyntaxError(UserError, ValueError):
     """The statement does not parse; the message gives line and column."""
 
 

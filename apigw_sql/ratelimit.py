@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import ApigwSqlError
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -39,5 +41,5 @@ LIMITS: dict[tuple[str, str | None], Limit] = {
 }
 
 
-class Cancelled(Exception):
+class Cancelled(ApigwSqlError):
     """The user cancelled the running fetch."""

@@ -10,7 +10,10 @@ table folder (APIGW_SQL_TABLES) may use the shipped calls; it cannot add calls o
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
+
+from .errors import ApigwSqlError
 
 
 # Calls no table file names, with who makes them. A rows function's calls go here; an entry that
@@ -74,11 +77,15 @@ SECRET_READERS: dict[tuple[str, str], str] = {
     ("glue", "GetConnection"): "a connection's password",
     ("glue", "GetConnections"): "connections' passwords",
 }
+# How the name of an operation that only reads starts: a table file's `[fetch] operation` must match it
+# (the allow-list above is the guard; this is the first, cheap check, with a clear message, at load time).
+READ_OPERATION = re.compile(r"^(Get|List|Describe|Lookup)[A-Za-z]+$")
+READ_PREFIXES = "Get/List/Describe/Lookup"
 # Parameters that make a call return a secret (GetApiKey(s) includeValue(s), ssm WithDecryption); refused when true.
 SECRET_PARAMS = frozenset({"includeValue", "includeValues", "WithDecryption"})
 
 
-class ReadOnlyViolation(RuntimeError):
+class ReadOnlyViolation(ApigwSqlError, RuntimeError):
     """An operation that could change or reveal something was about to be sent."""
 
 

@@ -19,13 +19,12 @@ tens of thousands of rows (aws_api_gateway_access_grant) then skips the per-row 
 """
 from __future__ import annotations
 
-import json
 import re
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from .catalog import ColumnSpec, TableSpec
 from .transforms import TRANSFORMS
+from .types import COLUMN_TYPES
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
@@ -68,54 +67,6 @@ def render_template(template: str, item: Any, context: dict[str, Any]) -> str | 
     return None if missing else text
 
 
-def to_type(value: Any, ctype: str) -> Any:
-    if value is None:
-        return None
-    if ctype == "JSON":
-        return json.dumps(value, default=_json_default, sort_keys=False)
-    if ctype == "VARCHAR":
-        if isinstance(value, (dict, list)):
-            return json.dumps(value, default=_json_default)
-        if isinstance(value, datetime):
-            return _utc(value).isoformat()
-        return str(value)
-    if ctype == "BIGINT":
-        return int(value)
-    if ctype == "DOUBLE":
-        return float(value)
-    if ctype == "BOOLEAN":
-        if isinstance(value, str):
-            return value.strip().lower() in ("true", "1", "yes")
-        return bool(value)
-    if ctype == "TIMESTAMP":
-        if isinstance(value, datetime):
-            return _utc(value)
-        if isinstance(value, (int, float)):
-            return datetime.fromtimestamp(value, tz=timezone.utc).replace(tzinfo=None)
-        if isinstance(value, str):
-            return _utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        return None
-    if ctype == "VARCHAR[]":
-        if isinstance(value, (list, tuple)):
-            return [None if v is None else str(v) for v in value]
-        return [str(value)]
-    raise ValueError(f"unknown column type {ctype}")
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _utc(value).isoformat() + "Z"
-    if isinstance(value, (bytes, bytearray)):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
 def column_value(col: ColumnSpec, item: Any, context: dict[str, Any]) -> Any:
     if col.template is not None:
         raw: Any = render_template(col.template, item, context)
@@ -126,7 +77,7 @@ def column_value(col: ColumnSpec, item: Any, context: dict[str, Any]) -> Any:
     if col.transform:
         raw = TRANSFORMS[col.transform](raw)
     try:
-        return to_type(raw, col.type)
+        return None if raw is None else COLUMN_TYPES[col.type].convert(raw)
     except (TypeError, ValueError):
         return None  # an unexpected shape from the API must not fail the whole table
 
@@ -156,14 +107,6 @@ class Columnar:
         self.items = items if isinstance(items, list) else list(items)
 
 
-def arrow_type(ctype: str) -> Any:
-    """The Arrow type a column of the given type is loaded as (JSON as its text)."""
-    import pyarrow as pa
-
-    return {"VARCHAR": pa.string(), "JSON": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
-            "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "VARCHAR[]": pa.list_(pa.string())}[ctype]
-
-
 def arrow_table(spec: TableSpec, rows: Any) -> Any:
     """The spec's columns, in order, as an Arrow table: from typed rows (``build_rows``'s dicts), or an Arrow
     table as ``build_table`` makes it (returned as is)."""
@@ -171,7 +114,7 @@ def arrow_table(spec: TableSpec, rows: Any) -> Any:
 
     if isinstance(rows, pa.Table):
         return rows
-    return pa.table({c.name: pa.array([r.get(c.name) for r in rows], type=arrow_type(c.type)) for c in spec.columns})
+    return pa.table({c.name: pa.array([r.get(c.name) for r in rows], type=COLUMN_TYPES[c.type].arrow()) for c in spec.columns})
 
 
 def row_dicts(rows: Any) -> list[dict[str, Any]]:
@@ -203,16 +146,16 @@ def build_table(spec: TableSpec, items: list[Any], context: dict[str, Any]) -> A
                 values = [_converted(v, col.type) for v in values]
         else:
             values = [column_value(col, item, context) for item in items]
-        columns[col.name] = pa.array(values, type=arrow_type(col.type))
+        columns[col.name] = pa.array(values, type=COLUMN_TYPES[col.type].arrow())
     return pa.table(columns)
 
 
-# The Python types whose values to_type returns unchanged, per column type.
+# The Python types whose values the column type's converter returns unchanged.
 _SAME_TYPE: dict[str, type] = {"VARCHAR": str, "BOOLEAN": bool, "BIGINT": int, "DOUBLE": float}
 
 
 def _typed_already(values: list[Any], ctype: str) -> bool:
-    """True when to_type would return every value unchanged (so the values can go to Arrow as they are)."""
+    """True when the converter would return every value unchanged (so the values can go to Arrow as they are)."""
     if ctype == "VARCHAR[]":
         return all(v is None or (type(v) is list and all(e is None or type(e) is str for e in v)) for v in values)
     same = _SAME_TYPE.get(ctype)
@@ -220,9 +163,11 @@ def _typed_already(values: list[Any], ctype: str) -> bool:
 
 
 def _converted(value: Any, ctype: str) -> Any:
-    """to_type, with column_value's rule: a value of an unexpected shape becomes null."""
+    """The column type's conversion, with column_value's rule: a value of an unexpected shape becomes null."""
+    if value is None:
+        return None
     try:
-        return to_type(value, ctype)
+        return COLUMN_TYPES[ctype].convert(value)
     except (TypeError, ValueError):
         return None
 

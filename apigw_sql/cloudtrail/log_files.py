@@ -48,6 +48,7 @@ from ..userconfig import config_file, read_config
 from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse_log_key, unsafe_key
 from .record_sql import empty_select, records_select, replace_relation, sql_string
 from .scrub import scrub_log_file
+from ..errors import UserError
 
 # One log file is one JSON object, and read_json refuses an object above its maximum_object_size.
 # CloudTrail documents no upper bound for a log file (it delivers every few minutes whatever has
@@ -64,7 +65,7 @@ SEARCH_DEPTH = 2
 SEARCH_FOLDERS = 100
 
 
-class LogSourceError(ValueError):
+class LogSourceError(UserError, ValueError):
     """A log source the user named cannot be used; the message says why and what to do."""
 
     def __init__(self, code: str, message: str):
@@ -293,8 +294,9 @@ class Problems:
         ctx = self._ctx
         report_problem(ctx, code, message)
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        ctx.fetcher.note(CallRecord(ctx.spec.name, service, "ReadLogFiles", "", "", "{}", now, 0.0, 0, 0,
-                                    code, message))
+        ctx.fetcher.note(CallRecord(table=ctx.spec.name, service=service, operation="ReadLogFiles", account_id="",
+                                    region="", params="{}", started_at=now, duration_ms=0.0, items=0,
+                                    throttled_retries=0, error_code=code, error_message=message))
 
 
 def cache_path(root: Path, etag: str | None, bucket: str, key: str) -> Path | None:
@@ -433,9 +435,11 @@ def collect_log_files(ctx: Any, sources: list[str]) -> list[str]:
             continue
         except CallFailed:
             continue  # a listing failed (AccessDenied, NoSuchBucket): the executor reported it
-        ctx.fetcher.note(CallRecord(ctx.spec.name, "s3" if source.bucket else "local", "ReadLogFiles", account,
-                                    "", json.dumps({"source": text, **flt.describe()}), started_at,
-                                    (time.monotonic() - started) * 1000, len(files), 0))
+        ctx.fetcher.note(CallRecord(table=ctx.spec.name, service="s3" if source.bucket else "local",
+                                    operation="ReadLogFiles", account_id=account, region="",
+                                    params=json.dumps({"source": text, **flt.describe()}), started_at=started_at,
+                                    duration_ms=(time.monotonic() - started) * 1000, items=len(files),
+                                    throttled_retries=0))
         paths += files
     return paths
 

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from .control import MEMBERSHIP_FRAMEWORKS, Control
+from ..errors import UserError, did_you_mean
 
 BENCHMARKS: dict[str, str] = {
     "fsbp": "AWS Security Hub Foundational Security Best Practices: the API Gateway and CloudTrail controls",
@@ -37,7 +38,7 @@ BENCHMARKS: dict[str, str] = {
 HOME_BENCHMARKS = tuple(BENCHMARKS)
 
 
-class SelectionError(ValueError):
+class SelectionError(UserError, ValueError):
     """A name on the command line is neither a benchmark, a control id, an alias nor a matching pattern."""
 
 
@@ -92,9 +93,7 @@ def select(controls: Iterable[Control], names: Iterable[str]) -> list[Control]:
 
 
 def _unknown(name: str, benchmarks: list[str], ids: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, benchmarks + ids, n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return (f"{name!r} is neither a benchmark ({', '.join(benchmarks)}) nor a control id or alias{hint} "
+    hint = did_you_mean(name, benchmarks + ids)
+    return (f"{name!r} is neither a benchmark ({', '.join(benchmarks)}) nor a control id or alias"
+            f"{'; ' + hint if hint else ''} "
             "('apigw-sql controls' lists them)")

@@ -31,6 +31,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..errors import UserError
+
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
 STATUSES = ("ok", "alarm", "info", "skip", "error")
 HEADER_KEYS = ("id", "title", "description", "severity", "resource_type", "remediation", "frameworks",
@@ -60,7 +62,7 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PARAMETER = re.compile(r"^([a-z][a-z0-9_]*)\s+([A-Za-z\[\]]+)\s*=\s*(.+)$")
 
 
-class ControlError(ValueError):
+class ControlError(UserError, ValueError):
     """A control file is invalid; the message names the file and the key at fault."""
 
 

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from .runner import Report
+from ..errors import UserError
 
 ENTRY_KEYS = ("control", "resource", "account", "region", "reason", "expires")
 
 
-class MutelistError(ValueError):
+class MutelistError(UserError, ValueError):
     """The mutelist file is unreadable or an entry is malformed; the message names the file and entry."""
 
 

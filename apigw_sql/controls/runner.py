@@ -19,13 +19,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from .control import SEVERITIES, STATUSES, Control, Parameter
+from ..errors import UserError
 
 REQUIRED_COLUMNS = ("resource", "status", "reason", "account_id", "region")
 # Columns with a meaning of their own; any other column is a dimension carried with the finding.
 KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS) | {"severity"}
 
 
-class ParameterError(ValueError):
+class ParameterError(UserError, ValueError):
     """A --var names no parameter of the selected controls, or its value does not fit the type."""
 
 

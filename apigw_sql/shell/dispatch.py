@@ -6,11 +6,10 @@ Whatever goes wrong is printed as one line and the shell goes on.
 """
 from __future__ import annotations
 
-import difflib
 import os
-import sys
 from typing import Any, Iterator
 
+from ..errors import UserError, did_you_mean
 from .execute import run_statement
 from .meta import COMMANDS, QUIT, ShellError
 from .sqltext import is_complete, split_statements, tokenize
@@ -41,8 +40,8 @@ def run_meta(session: Any, text: str) -> Any:
     name, _, arg = text.strip().partition(" ")
     meta = COMMANDS.get(name.lower())
     if meta is None:
-        close = difflib.get_close_matches(name.lower(), list(COMMANDS), n=2, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        hint = did_you_mean(name.lower(), COMMANDS, n=2, sep=" or ")
+        hint = f"{hint} " if hint else ""
         raise ShellError(f"unknown command {name}: {hint}(.help lists the commands; SQL ends with ;)")
     return meta.run(session, arg.strip())
 
@@ -90,7 +89,7 @@ def report(session: Any, exc: BaseException, prefix: str = "") -> None:
         return
     if isinstance(exc, OSError) and exc.strerror:
         message = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    elif isinstance(exc, _user_errors()):
+    elif isinstance(exc, (UserError, UnicodeDecodeError)):
         message = str(exc)
     else:
         message = f"{type(exc).__name__}: {exc} (a bug in apigw-sql; APIGW_SQL_DEBUG=1 shows where)"
@@ -99,23 +98,6 @@ def report(session: Any, exc: BaseException, prefix: str = "") -> None:
 
             traceback.print_exception(exc, file=session.err)
     print(f"error: {prefix}{message}", file=session.err)
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from ..catalog import SpecError
-    from ..controls.benchmarks import SelectionError
-    from ..controls.control import ControlError
-    from ..controls.runner import ParameterError
-    from ..options import UsageError
-
-    found: list[type[BaseException]] = [ShellError, UsageError, SpecError, SelectionError, ControlError,
-                                        ParameterError, UnicodeDecodeError]
-    # Only a statement that ran can raise QueryError: do not import the engine to find out (the
-    # background thread may be importing it right now).
-    query_error = getattr(sys.modules.get("apigw_sql.engine"), "QueryError", None)
-    if query_error is not None:
-        found.append(query_error)
-    return tuple(found)
 
 
 def _is_cancel(exc: BaseException) -> bool:

@@ -17,13 +17,14 @@ from . import display
 from .execute import open_for, show_result
 from .progress import ProgressLine
 from .worker import CancelToken, run_cancellable
+from ..errors import UserError, unknown_table
 
 QUIT = object()
 EXPORT_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".md": "markdown",
                   ".parquet": "parquet"}
 
 
-class ShellError(Exception):
+class ShellError(UserError):
     """A meta-command was used wrongly; the message says what to do instead."""
 
 
@@ -126,22 +127,18 @@ def _inspect(session: Any, arg: str) -> None:
     if spec is None:
         local = session.local_relations()
         if arg not in local:
-            close = catalog.closest(arg, extra=local)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ShellError(f"unknown table {arg!r}{hint} (.tables lists them)")
+            raise ShellError(unknown_table(arg, [*catalog, *local]) + " (.tables lists them)")
         print(f"{arg}: created in this session", file=out)
         display.show(session, ["column", "type"], ["VARCHAR", "VARCHAR"],
                      [(name, ctype) for name, ctype, _ in session.columns_of(arg)])
         return
-    print(f"{spec.name}: {spec.description}", file=out)
-    source = spec.fetch.operation or spec.fetch.rows
-    print(f"source: {spec.service or 'local'} {source}" + (f" per {spec.parent} row" if spec.parent else ""),
-          file=out)
-    keys = spec.pushdown_columns
-    rows = [(c.name, c.type, "yes" if c.name in keys else "", c.description) for c in spec.columns]
-    display.show(session, ["column", "type", "pushdown", "description"], ["VARCHAR"] * 4, rows)
-    if spec.examples:
-        print("examples:\n" + "".join(f"  {example}\n" for example in spec.examples), end="", file=out)
+    from ..app import describe_table
+
+    described = describe_table(spec)
+    print("\n".join(described.heading), file=out)
+    display.show(session, described.columns, described.types, described.rows)
+    if described.examples:
+        print("examples:\n" + "".join(f"  {example}\n" for example in described.examples), end="", file=out)
 
 
 @command(".output", ".output [FORMAT]", f"Set how results print: {', '.join(FORMATS)}.", "format")
@@ -184,9 +181,7 @@ def _cache(session: Any, arg: str) -> None:
          "table")
 def _refresh(session: Any, arg: str) -> None:
     if arg and arg not in session.catalog:
-        close = session.catalog.closest(arg)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ShellError(f"unknown table {arg!r}{hint} (.tables lists them)")
+        raise ShellError(unknown_table(arg, session.catalog) + " (.tables lists them)")
     con = session.connection_if_ready()
     if con is not None:
         con.refresh(arg or None)
@@ -198,7 +193,7 @@ def _refresh(session: Any, arg: str) -> None:
 def _regions(session: Any, arg: str) -> None:
     con = _connection(session)
     if arg:
-        from ..options import parse_regions
+        from ..app import parse_regions
 
         con.config.regions = None if arg.strip().lower() == "all" else parse_regions(arg.replace(" ", ""))
     if con.config.regions:

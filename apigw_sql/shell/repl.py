@@ -29,7 +29,7 @@ BANNER = (f"apigw-sql {__version__}: SQL over AWS API Gateway and CloudTrail. "
 
 
 def run_shell(args: argparse.Namespace) -> int:
-    from ..options import parse_regions
+    from ..app import parse_regions
 
     parse_regions(args.regions)  # a mistyped region stops here, before the prompt (UsageError, exit 3)
     session = ShellSession(args)

@@ -59,9 +59,9 @@ class ShellSession:
 
     def _open(self, future: Future) -> None:
         try:
-            from ..options import open_connection
+            from ..app import connection_options, open_connection
 
-            con = self._stack.enter_context(open_connection(self.args))
+            con = self._stack.enter_context(open_connection(connection_options(self.args)))
         except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the connection
             future.set_exception(exc)
             return
