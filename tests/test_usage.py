@@ -595,6 +595,24 @@ def test_records_of_files_that_do_not_parse_are_counted_in_the_fetch_log(connect
     assert uncounted.error_code == "NotCounted" and "WHERE parse_error IS NOT NULL" in uncounted.error_message
 
 
+def test_firehose_objects_outside_the_range_are_not_downloaded(connect, sandbox):
+    stream = "amazon-apigateway-usage-s3-narrow"
+    api = firehose_stage(sandbox, "usage-s3-narrow", stream)
+    s3 = make_client(sandbox.endpoint_url, "s3", "us-east-1")
+    s3.create_bucket(Bucket="usage-narrow-logs")
+    for days in (3, 2, 1):
+        arrived = AS_OF - timedelta(days=days)
+        body = gzip.compress(f"d{days},10.4.0.{days},{clf_time(arrived - timedelta(minutes=1))},GET,/,200\n".encode())
+        s3.put_object(Bucket="usage-narrow-logs", Body=body,
+                      Key=f"fh/{arrived:%Y/%m/%d/%H}/{stream}-1-{arrived:%Y-%m-%d-%H-%M-%S}-0a1b2c3d.gz")
+    con = connect(regions=[TEST_REGION], access_logs=["s3://usage-narrow-logs/fh"])
+    since = AS_OF - timedelta(days=1, hours=1)
+    rows = con.sql(f"SELECT request_id FROM aws_api_gateway_access_log WHERE api_id = '{api}' "
+                   f"AND request_time >= TIMESTAMP '{since:%Y-%m-%d %H:%M:%S}'").rows
+    assert rows == [("d1",)]
+    assert len([c for c in con.fetch_log if c.operation == "GetObject"]) == 1  # not the two older deliveries
+
+
 def test_access_log_files_from_an_s3_prefix(connect, sandbox, tmp_path):
     ag = make_client(sandbox.endpoint_url, "apigateway", TEST_REGION)
     s3 = make_client(sandbox.endpoint_url, "s3", "us-east-1")
