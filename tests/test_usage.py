@@ -486,6 +486,133 @@ def test_a_group_that_cannot_be_read_is_skip_with_the_reason(connect, sandbox, e
                             "logs:DescribeLogGroups).".format(estate["api"]))
 
 
+def test_a_group_that_may_be_seen_but_not_read_is_skip_and_a_server_error_stays_an_error(connect, sandbox, estate):
+    # logs:DescribeLogGroups allowed, logs:FilterLogEvents denied: the stage is skip with why, not an error.
+    sandbox.add_fault(service="logs", region=TEST_REGION, operation="FilterLogEvents",
+                      code="AccessDeniedException", status=400, message="not allowed: logs:FilterLogEvents")
+    try:
+        con = connect(regions=[TEST_REGION])
+        denied = run_controls(con, ["apigateway_access_error_spike"], {"as_of": AS_OF_TEXT})
+    finally:
+        sandbox.clear_faults()
+    quiet = next(f for f in denied.findings if f.dimensions.get("api_id") == estate["api"]
+                 and f.dimensions.get("stage") == "quiet")
+    assert (quiet.status, quiet.reason) == ("skip", (
+        "Stage quiet of REST API usage-test-api ({}): its access logs cannot be read: its log group /usage-test/quiet "
+        "cannot be read (FilterLogEvents: AccessDeniedException: not allowed: logs:FilterLogEvents).").format(estate["api"]))
+    assert not [f for f in denied.findings if f.status == "error"]
+    assert not [f for f in denied.findings if f.dimensions.get("api_id") == estate["api"] and f.status == "ok"]
+    # A server error is not a verdict on the group: it stays an error, and no stage passes as read.
+    sandbox.add_fault(service="logs", region=TEST_REGION, operation="FilterLogEvents",
+                      code="ServiceUnavailableException", status=503)
+    try:
+        con = connect(regions=[TEST_REGION])
+        failed = run_controls(con, ["apigateway_access_error_spike"], {"as_of": AS_OF_TEXT})
+    finally:
+        sandbox.clear_faults()
+    errors = [f for f in failed.findings if f.status == "error"]
+    assert errors and all("ServiceUnavailableException" in f.reason for f in errors)
+    assert not [f for f in failed.findings if f.dimensions.get("api_id") == estate["api"] and f.status == "ok"]
+
+
+def firehose_stage(sandbox, name: str, stream: str) -> str:
+    """A REST API with one stage, live, whose access logs go (CSV_FORMAT) to the Firehose stream `stream`."""
+    ag = make_client(sandbox.endpoint_url, "apigateway", TEST_REGION)
+    api = ag.create_rest_api(name=name)["id"]
+    root = ag.get_resources(restApiId=api)["items"][0]["id"]
+    ag.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    ag.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    ag.create_deployment(restApiId=api, stageName="live")
+    ag.update_stage(restApiId=api, stageName="live", patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": f"arn:aws:firehose:{TEST_REGION}:{ACCOUNT}:deliverystream/{stream}"},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": CSV_FORMAT}])
+    return api
+
+
+def write_delivery(folder, stream: str, arrived: datetime, lines: list[str]) -> None:
+    """A Firehose delivery as AWS names it: YYYY/MM/DD/HH/STREAM-1-YYYY-MM-DD-HH-MM-SS-RANDOM.gz."""
+    where = folder / arrived.strftime("%Y/%m/%d/%H")
+    where.mkdir(parents=True, exist_ok=True)
+    with gzip.open(where / f"{stream}-1-{arrived:%Y-%m-%d-%H-%M-%S}-1f2e3d4c-aaaa.gz", "wt") as out:
+        out.write("".join(line + "\n" for line in lines))
+
+
+def test_a_request_time_range_narrows_the_firehose_files_read_without_changing_the_result(connect, sandbox, tmp_path):
+    stream = "amazon-apigateway-usage-narrow"
+    api = firehose_stage(sandbox, "usage-narrow", stream)
+    logs = tmp_path / "narrow"
+    # One delivery an hour (at :05) for three days, each with two requests of the hour before its arrival;
+    # the one that arrives 65 minutes after the range also holds a request of the range, written late.
+    first = AS_OF - timedelta(days=3)
+    for h in range(72):
+        arrived = first + timedelta(hours=h, minutes=5)
+        lines = [f"n{h}-{i},10.6.0.{i},{clf_time(arrived - timedelta(minutes=20 * i + 1))},GET,/,200" for i in (1, 2)]
+        if h == 62:
+            lines.append(f"late,10.6.0.9,{clf_time(arrived - timedelta(minutes=90))},GET,/,200")
+        write_delivery(logs, stream, arrived, lines)
+    low, high = AS_OF - timedelta(hours=13), AS_OF - timedelta(hours=11)
+    query = (f"SELECT request_id, request_time FROM aws_api_gateway_access_log WHERE api_id = '{api}' "
+             f"AND request_time >= TIMESTAMP '{low:%Y-%m-%d %H:%M:%S}' AND request_time < TIMESTAMP '{high:%Y-%m-%d %H:%M:%S}' "
+             "ORDER BY ALL")
+    narrowed = connect(regions=[TEST_REGION], access_logs=[str(logs)])
+    rows = narrowed.sql(query).rows
+    whole = connect(regions=[TEST_REGION], access_logs=[str(logs)], pushdown_enabled=False)
+    assert whole.sql(query).rows == rows
+    assert "late" in [r for r, _ in rows] and len(rows) == 5  # the late record, from the delivery after the range
+    read = [c for c in narrowed.fetch_log if c.operation == "ReadAccessLogFiles"]
+    every = [c for c in whole.fetch_log if c.operation == "ReadAccessLogFiles"]
+    assert every[-1].items == 72
+    # The deliveries that arrived from a quarter-hour (the buffer) before the range to two hours (the delivery
+    # allowance) after it: low+0:05, low+1:05, high+0:05, high+1:05.
+    assert read[-1].items == 4 and json.loads(read[-1].params)["files_outside_window"] == 68
+    assert json.loads(read[-1].params)["from"].startswith(f"{low:%Y-%m-%dT%H:%M:%S}")
+
+
+def test_records_of_files_that_do_not_parse_are_counted_in_the_fetch_log(connect, sandbox, tmp_path, monkeypatch):
+    stream = "amazon-apigateway-usage-unparsed"
+    api = firehose_stage(sandbox, "usage-unparsed", stream)
+    logs = tmp_path / "unparsed"
+    write_delivery(logs, stream, AS_OF - timedelta(hours=2), [
+        f"u1,10.5.0.1,{clf_time(AS_OF - timedelta(hours=2))},GET,/,200", "a line of no format",
+        f"u2,10.5.0.2,{clf_time(AS_OF - timedelta(hours=2))},GET,/,404"])
+    con = connect(regions=[TEST_REGION], access_logs=[str(logs)])
+    rows = con.sql(f"SELECT request_id, message, parse_error IS NOT NULL FROM aws_api_gateway_access_log "
+                   f"WHERE api_id = '{api}' ORDER BY ALL").rows
+    assert rows == [("u1", f"u1,10.5.0.1,{clf_time(AS_OF - timedelta(hours=2))},GET,/,200", False),
+                    ("u2", f"u2,10.5.0.2,{clf_time(AS_OF - timedelta(hours=2))},GET,/,404", False),
+                    (None, "a line of no format", True)]
+    [counted] = [c for c in con.fetch_log if c.operation == "ParseAccessLogs" and f'"{api}"' in c.params]
+    assert (counted.service, counted.items, counted.error_code) == ("local", 3, "UnparsedRecords")
+    assert counted.error_message == "1 of 3 records do not parse by the stage's access-log format"
+    # Files too large to read twice: the entry says they were not counted, and how to count them.
+    from apigw_sql.usage import access_log
+
+    monkeypatch.setattr(access_log, "COUNT_FILE_BYTES", 10)
+    large = connect(regions=[TEST_REGION], access_logs=[str(logs)])
+    assert large.sql(f"SELECT count(parse_error) FROM aws_api_gateway_access_log WHERE api_id = '{api}'").rows == [(1,)]
+    [uncounted] = [c for c in large.fetch_log if c.operation == "ParseAccessLogs" and f'"{api}"' in c.params]
+    assert uncounted.error_code == "NotCounted" and "WHERE parse_error IS NOT NULL" in uncounted.error_message
+
+
+def test_firehose_objects_outside_the_range_are_not_downloaded(connect, sandbox):
+    stream = "amazon-apigateway-usage-s3-narrow"
+    api = firehose_stage(sandbox, "usage-s3-narrow", stream)
+    s3 = make_client(sandbox.endpoint_url, "s3", "us-east-1")
+    s3.create_bucket(Bucket="usage-narrow-logs")
+    for days in (3, 2, 1):
+        arrived = AS_OF - timedelta(days=days)
+        body = gzip.compress(f"d{days},10.4.0.{days},{clf_time(arrived - timedelta(minutes=1))},GET,/,200\n".encode())
+        s3.put_object(Bucket="usage-narrow-logs", Body=body,
+                      Key=f"fh/{arrived:%Y/%m/%d/%H}/{stream}-1-{arrived:%Y-%m-%d-%H-%M-%S}-0a1b2c3d.gz")
+    con = connect(regions=[TEST_REGION], access_logs=["s3://usage-narrow-logs/fh"])
+    since = AS_OF - timedelta(days=1, hours=1)
+    rows = con.sql(f"SELECT request_id FROM aws_api_gateway_access_log WHERE api_id = '{api}' "
+                   f"AND request_time >= TIMESTAMP '{since:%Y-%m-%d %H:%M:%S}'").rows
+    assert rows == [("d1",)]
+    assert len([c for c in con.fetch_log if c.operation == "GetObject"]) == 1  # not the two older deliveries
+
+
 def test_access_log_files_from_an_s3_prefix(connect, sandbox, tmp_path):
     ag = make_client(sandbox.endpoint_url, "apigateway", TEST_REGION)
     s3 = make_client(sandbox.endpoint_url, "s3", "us-east-1")
@@ -515,8 +642,8 @@ def test_one_read_serves_every_usage_control_with_the_window_pushed_down(module_
     start = len(con.fetch_log)
     run_controls(con, ["usage"], {"min_errors": "10"})  # as_of empty: now
     calls = [c for c in con.fetch_log[start:] if c.operation == "FilterLogEvents"
-             and json.loads(c.params)["logGroupName"] == "/usage-test/spike"]
-    assert len(calls) == 1
+             and json.loads(c.params)["logGroupName"] == "/usage-test/spike" and json.loads(c.params)["endTime"] > 1]
+    assert len(calls) == 1  # besides the source table's one-millisecond probe of the permission
     params = json.loads(calls[0].params)
     now = datetime.now(timezone.utc)
     assert "startTime" in params and "endTime" in params  # the four log controls agreed on one window

@@ -13,13 +13,15 @@ Each REST and v2 stage (stages.stage_sources) is read where its records are:
 
 Records are mapped to columns by each stage's own format (record_sql.stage_select). CloudWatch
 events are loaded into DuckDB once per query; records that do not parse are counted in the fetch
-log (ParseAccessLogs, error UnparsedRecords), per stage. aws_api_gateway_access_log_source says,
+log (ParseAccessLogs, error UnparsedRecords), per stage: from the loaded events, and for files by a
+read of the parse alone while they are small (COUNT_FILE_BYTES; above it the entry says NotCounted). aws_api_gateway_access_log_source says,
 per stage, where its records are read from and why they cannot be (no access logging, a missing
 log group, a Firehose stream without files): the usage controls skip those stages.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,12 +34,18 @@ from ..cloudtrail.log_files import LogSourceError, config_file
 from ..cloudtrail.record_sql import empty_select, replace_relation, sql_string
 from ..fetch import CallFailed, CallRecord, CredentialsError, ExpectedError, FetchError
 from .formats import FormatSpec
-from .log_files import StageFile, collect_stage_files, lines_sql
+from .log_files import RequestWindow, StageFile, collect_stage_files, lines_sql
 from .record_sql import StageConstants, stage_select
 from .stages import StageSource, stage_sources
 
 PAGE_SIZE = 10_000
+# The answers that say a log group cannot be read at all (it is gone, or the caller may not read it): a
+# stage logging there is skipped with the reason, not an error. Throttling and server errors stay errors.
+UNREADABLE = frozenset({"AccessDeniedException", "AccessDenied", "ResourceNotFoundException"})
 TIME_MARGIN = timedelta(minutes=15)
+# The files of a stage whose records that do not parse are counted ahead of the query, at most (on disk):
+# the count is a second read of the parse, worth it while it takes well under a second.
+COUNT_FILE_BYTES = 4 * 1024 * 1024
 _CLOUDWATCH = "__apigw_sql_access_log_cloudwatch"
 _STAGED = "__apigw_sql_access_log_events"
 
@@ -79,7 +87,8 @@ def _problem(ctx: Any, code: str, message: str) -> None:
 
 
 def stage_files(ctx: Any, stages: list[StageSource]) -> dict[str, list[StageFile]] | None:
-    """Stage ARN -> its files in the configured sources; None when no source is configured."""
+    """Stage ARN -> its files in the configured sources that can hold the query's request_time range (Firehose
+    deliveries are narrowed by their time: log_files.RequestWindow); None when no source is configured."""
     try:
         sources = configured_sources(ctx.fetcher.config)
     except LogSourceError as problem:
@@ -88,10 +97,11 @@ def stage_files(ctx: Any, stages: list[StageSource]) -> dict[str, list[StageFile
     if not sources:
         return None
     found: dict[str, list[StageFile]] = {}
+    window = request_window(ctx.bounds, ctx.constraints)
     for text in sources:
         started_at, started = datetime.now(timezone.utc).replace(tzinfo=None), time.monotonic()
         try:
-            files, unmatched = collect_stage_files(ctx, text, stages, cache_root())
+            files, unmatched, outside = collect_stage_files(ctx, text, stages, cache_root(), window)
         except LogSourceError as problem:
             _problem(ctx, problem.code, str(problem))
             continue
@@ -104,12 +114,32 @@ def stage_files(ctx: Any, stages: list[StageSource]) -> dict[str, list[StageFile
             found.setdefault(f.stage_arn, []).append(f)
         ctx.fetcher.note(CallRecord(ctx.spec.name, "s3" if text.startswith("s3://") else "local",
                                     "ReadAccessLogFiles", "", "", json.dumps({"source": text,
-                                                                              "files_of_no_stage": unmatched}),
+                                                                              "files_of_no_stage": unmatched,
+                                                                              "files_outside_window": outside,
+                                                                              **window.describe()}),
                                     started_at, (time.monotonic() - started) * 1000, len(files), 0))
     return found
 
 
 # ---- pushdown ----------------------------------------------------------------------------------
+
+def request_window(bounds: dict[str, Any], constraints: dict[str, set[str]]) -> RequestWindow:
+    """The request times the query's request_time filters keep (low > high when none).
+
+    >>> from apigw_sql.pushdown import Bounds
+    >>> request_window({"request_time": Bounds("2026-11-30 10:00:00", True, None, False)}, {}).describe()
+    {'from': '2026-11-30T10:00:00+00:00', 'to': None}
+    """
+    start = end = None
+    window = bounds.get("request_time")
+    if window is not None:
+        start, end = parse_time(window.low), parse_time(window.high)
+    equal = [t for t in (parse_time(v) for v in constraints.get("request_time", ())) if t is not None]
+    if equal and len(equal) == len(constraints["request_time"]):
+        start = max(filter(None, (start, min(equal))))
+        end = min(filter(None, (end, max(equal))))
+    return RequestWindow(start, end)
+
 
 def time_range(bounds: dict[str, Any], constraints: dict[str, set[str]]) -> tuple[int | None, int | None] | None:
     """FilterLogEvents' (startTime, endTime) in epoch ms from request_time filters; None when nothing can match.
@@ -120,14 +150,8 @@ def time_range(bounds: dict[str, Any], constraints: dict[str, set[str]]) -> tupl
     >>> time_range({}, {}) == (None, None)
     True
     """
-    start = end = None
-    window = bounds.get("request_time")
-    if window is not None:
-        start, end = parse_time(window.low), parse_time(window.high)
-    equal = [t for t in (parse_time(v) for v in constraints.get("request_time", ())) if t is not None]
-    if equal and len(equal) == len(constraints["request_time"]):
-        start = max(filter(None, (start, min(equal))))
-        end = min(filter(None, (end, max(equal))))
+    window = request_window(bounds, constraints)
+    start, end = window.low, window.high
     if start is not None and end is not None and start > end:
         return None
     return ((int((start - TIME_MARGIN).timestamp() * 1000) if start else None),
@@ -217,11 +241,16 @@ def read_group(ctx: Any, group: GroupRead, window: tuple[int | None, int | None]
         params["filterPattern"] = patterns.pop()
     try:
         pages = ctx.fetcher.call(ctx.spec.name, target, "logs", group.region, "FilterLogEvents", params, ctx.query,
-                                 frozenset({"ResourceNotFoundException"}))
-    except ExpectedError:
-        return []  # the group does not exist: aws_api_gateway_access_log_source says so
+                                 UNREADABLE)
+    except ExpectedError as denied:
+        # The group does not exist or may not be read: aws_api_gateway_access_log_source says so (and the
+        # usage controls skip its stages); the failed call is in the fetch log.
+        if denied.code != "ResourceNotFoundException":
+            print(f"warning: {ctx.spec.name}: log group {group.name} ({group.region}) cannot be read "
+                  f"({denied.code}: {denied.message}): its stages have no records here", file=sys.stderr, flush=True)
+        return []
     except CallFailed:
-        return []  # reported by the executor
+        return []  # reported by the executor: throttled past the wait, a server error...
     return [e for page in pages for e in page.get("events") or []]
 
 
@@ -275,19 +304,66 @@ class AccessLogRecords:
                                  f"{unparsed} of {total} records do not parse by the stage's access-log format"
                                  if unparsed else None))
 
+    def _count_unparsed_files(self, con: Any, stage: StageSource, files: list[StageFile], selects: list[str]) -> None:
+        """A ParseAccessLogs fetch-log entry for a stage's files: how many of their records do not parse.
+
+        The files are a view DuckDB reads when a query does, and a view cannot report what it read; so
+        the count is a read of its own, of the parse alone (DuckDB computes only parse_error), made
+        while the files are at most COUNT_FILE_BYTES on disk. Above that the entry says they were not
+        counted, and how to count them: the query's own scan is not read twice.
+        """
+        if self.note is None or not selects:
+            return
+        started_at, started = datetime.now(timezone.utc).replace(tzinfo=None), time.monotonic()
+        size = sum(_file_size(f.path) for f in files)
+        params = json.dumps({"api_id": stage.api_id, "stage": stage.stage, "files": len(files), "bytes": size})
+        service = "s3" if all(f.path.startswith(cache_root().as_posix() + "/") for f in files) else "local"
+        if size > COUNT_FILE_BYTES:
+            self.note(CallRecord(self.table, service, "ParseAccessLogs", stage.account_id, stage.region, params,
+                                 started_at, 0.0, 0, 0, "NotCounted",
+                                 f"{len(files)} files of {size} bytes: records that do not parse are not counted "
+                                 f"ahead of the query (above {COUNT_FILE_BYTES} bytes); count them with "
+                                 f"SELECT count(*) FROM {self.table} WHERE parse_error IS NOT NULL"))
+            return
+        import duckdb
+
+        try:
+            total, unparsed = con.execute(f"SELECT count(*), count(parse_error) FROM "
+                                          f"({' UNION ALL '.join(selects)})").fetchone()
+        except duckdb.Error as problem:  # an unreadable file: the query says so when it reads the view
+            self.note(CallRecord(self.table, service, "ParseAccessLogs", stage.account_id, stage.region, params,
+                                 started_at, (time.monotonic() - started) * 1000, 0, 0, "NotCounted",
+                                 " ".join(str(problem).split())[:300]))
+            return
+        self.note(CallRecord(self.table, service, "ParseAccessLogs", stage.account_id, stage.region, params,
+                             started_at, (time.monotonic() - started) * 1000, total, 0,
+                             "UnparsedRecords" if unparsed else None,
+                             f"{unparsed} of {total} records do not parse by the stage's access-log format"
+                             if unparsed else None))
+
     def to_duckdb(self, con: Any, name: str) -> None:
         selects = []
         staged = self._cloudwatch(con)
         if staged is not None:
             selects.append(f"SELECT * FROM {staged}")
         for stage, files in self.files:
+            mine = []
             for layout in ("firehose", "export"):
                 paths = [f.path for f in files if f.layout == layout]
                 if paths:
-                    selects.append(stage_select(stage.format, _constants(stage), lines_sql(paths, layout),
-                                                self.columns))
+                    mine.append(stage_select(stage.format, _constants(stage), lines_sql(paths, layout),
+                                             self.columns))
+            self._count_unparsed_files(con, stage, files, mine)
+            selects += mine
         sql = " UNION ALL ".join(selects) if selects else empty_select(self.columns)
         replace_relation(con, name, "VIEW", sql)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _constants(stage: StageSource) -> StageConstants:
@@ -348,8 +424,7 @@ def _group_state(ctx: Any, stage: StageSource) -> tuple[bool, str]:
         return False, f"its log group {group} is in account {stage.account_id}, which this session does not read"
     try:
         pages = ctx.fetcher.call(ctx.spec.name, target, "logs", region, "DescribeLogGroups",
-                                 {"logGroupNamePrefix": group}, ctx.query,
-                                 frozenset({"AccessDeniedException", "AccessDenied", "ResourceNotFoundException"}))
+                                 {"logGroupNamePrefix": group}, ctx.query, UNREADABLE)
     except ExpectedError as denied:
         return False, f"its log group {group} cannot be read ({denied.code}: {denied.message})"
     except CallFailed as failed:
@@ -357,6 +432,18 @@ def _group_state(ctx: Any, stage: StageSource) -> tuple[bool, str]:
     names = {g.get("logGroupName") for page in pages for g in page.get("logGroups") or []}
     if group not in names:
         return False, f"its log group {group} does not exist in {region}"
+    # Seeing a group is not reading it (logs:DescribeLogGroups and logs:FilterLogEvents are separate
+    # permissions): one FilterLogEvents over a millisecond of 1970, which holds no event, asks (not
+    # millisecond 0, which some servers read as no bound).
+    try:
+        ctx.fetcher.call(ctx.spec.name, target, "logs", region, "FilterLogEvents",
+                         {"logGroupName": group, "startTime": 1, "endTime": 1, "limit": 1}, ctx.query, UNREADABLE)
+    except ExpectedError as denied:
+        return False, f"its log group {group} cannot be read (FilterLogEvents: {denied.code}: {denied.message})"
+    except CallFailed as failed:
+        # Throttled past the wait, a server error: the executor reports it, so the controls show an error;
+        # the stage is not called readable either, lest it pass as read with no finding.
+        return False, f"its log group {group} could not be read this time (FilterLogEvents: {failed})"
     return True, f"its records are read from CloudWatch Logs group {group} ({region})"
 
 

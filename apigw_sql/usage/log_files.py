@@ -13,6 +13,13 @@ one record a line:
 
 A file that matches no stage of the query is not read (it is counted in the fetch log).
 
+A ``request_time`` range narrows the Firehose files read (RequestWindow.wants_firehose): a delivery is
+named, and foldered, after the arrival of its oldest record, and holds what arrived in the buffer
+interval after it; a record reaches Firehose after its request, within a delivery allowance. An S3
+object outside the range is not downloaded either. Export files are not narrowed: their path's dates
+are the export task's prefix, which the owner chose, and may say when the export ran rather than
+which records it holds (a line's own time is still filtered by DuckDB).
+
 >>> from apigw_sql.usage.stages import StageSource
 >>> from apigw_sql.usage.formats import parse_format
 >>> s = StageSource("1", "r", "a", "REST", "prod", "arn", "x", parse_format(""), "firehose", "r", "amazon-apigateway-shop")
@@ -27,11 +34,25 @@ True
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from ..cloudtrail.layout import DELIVERY_MARGIN
 from ..cloudtrail.log_files import FoundFile, LogSource, LogSourceError, S3Tree, _download
 from .stages import StageSource
+
+# Firehose buffers records at most 900 s (its largest buffering interval) from the oldest one's arrival,
+# the time a delivery's name and its YYYY/MM/DD/HH/ folder carry.
+FIREHOSE_BUFFER = timedelta(seconds=900)
+# How long after its request a record may reach Firehose: API Gateway documents no bound, so the
+# allowance CloudTrail's files get (layout.DELIVERY_MARGIN). A delivery named this long after a range's
+# upper bound is not read.
+DELIVERY_ALLOWANCE = DELIVERY_MARGIN
+# STREAM-VERSION-YYYY-MM-DD-HH-MM-SS-RANDOM (below the stream name); and the YYYY/MM/DD/HH/ folders.
+_FIREHOSE_STAMP = re.compile(r"^\d+-(\d{4})-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)(?:[-.]|$)")
+_HOUR_FOLDERS = re.compile(r"(?:^|/)(\d{4})/(\d\d)/(\d\d)/(\d\d)/[^/]+$")
 
 # An export line starts with the event's time (RE2, for DuckDB).
 _EXPORT_LINE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z "
@@ -58,6 +79,66 @@ def file_layout(path: str, stage: StageSource) -> str | None:
     return None
 
 
+def firehose_arrival(path: str, stream: str) -> tuple[datetime, timedelta] | None:
+    """(first, span): a Firehose delivery's oldest record arrived in [first, first + span]; None if unknown.
+
+    The name gives the second; without it, the YYYY/MM/DD/HH/ folder gives the hour.
+
+    >>> firehose_arrival("/l/2026/11/30/10/amazon-apigateway-shop-1-2026-11-30-10-17-05-4b1e-9a.gz", "amazon-apigateway-shop")
+    (datetime.datetime(2026, 11, 30, 10, 17, 5, tzinfo=datetime.timezone.utc), datetime.timedelta(0))
+    >>> firehose_arrival("/l/2026/11/30/10/amazon-apigateway-shop-renamed.gz", "amazon-apigateway-shop")[0].hour
+    10
+    >>> firehose_arrival("/l/amazon-apigateway-shop-copy.gz", "amazon-apigateway-shop") is None
+    True
+    """
+    path = path.replace("\\", "/")
+    name = path.rsplit("/", 1)[-1]
+    stamp = _FIREHOSE_STAMP.match(name[len(stream) + 1:]) if name.startswith(stream + "-") else None
+    try:
+        if stamp:
+            return datetime(*map(int, stamp.groups()), tzinfo=timezone.utc), timedelta(0)  # type: ignore[misc]
+        folders = _HOUR_FOLDERS.search(path)
+        if folders:
+            return datetime(*map(int, folders.groups()), tzinfo=timezone.utc), timedelta(hours=1)  # type: ignore[misc]
+    except ValueError:  # 2026/13/45: not a time, so no narrowing
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class RequestWindow:
+    """The request times a query keeps: [low, high], either side open (both inclusive: a superset is fine)."""
+
+    low: datetime | None = None
+    high: datetime | None = None
+
+    def wants_firehose(self, path: str, stream: str) -> bool:
+        """False only when no record of the Firehose delivery at `path` can have a request time in the window.
+
+        >>> from datetime import datetime, timezone
+        >>> w = RequestWindow(datetime(2026, 11, 30, 10, tzinfo=timezone.utc), datetime(2026, 11, 30, 11, tzinfo=timezone.utc))
+        >>> def at(folder, stamp):
+        ...     return w.wants_firehose(f"l/2026/11/30/{folder}/amazon-apigateway-s-1-2026-11-30-{stamp}-x.gz", "amazon-apigateway-s")
+        >>> [at("09", "09-44-59"), at("09", "09-45-00"), at("13", "13-00-00"), at("13", "13-00-01")]  # buffer, allowance
+        [False, True, True, False]
+        """
+        if self.low is not None and self.high is not None and self.low > self.high:
+            return False  # the query keeps no time at all
+        arrival = firehose_arrival(path, stream)
+        if arrival is None:
+            return True
+        first, span = arrival
+        if self.low is not None and first + span + FIREHOSE_BUFFER < self.low:
+            return False  # every record arrived, so was requested, before the window
+        if self.high is not None and first > self.high + DELIVERY_ALLOWANCE:
+            return False  # its oldest record arrived later than a request of the window can have
+        return True
+
+    def describe(self) -> dict[str, str | None]:
+        """The narrowing, for the fetch log."""
+        return {"from": self.low.isoformat() if self.low else None, "to": self.high.isoformat() if self.high else None}
+
+
 def _local_files(source: LogSource) -> list[FoundFile]:
     found = []
     for folder, dirs, files in os.walk(source.path):
@@ -79,15 +160,26 @@ def match_files(files: list[FoundFile], stages: list[StageSource], display: Call
     return matched, unmatched
 
 
-def collect_stage_files(ctx: Any, text: str, stages: list[StageSource], cache: Any) -> tuple[list[StageFile], int]:
-    """The files of one source that hold the stages' records, as local paths, and the number of other files.
+def in_window(matched: list[tuple[FoundFile, StageSource, str]], window: RequestWindow,
+              display: Callable[[FoundFile], str]) -> tuple[list[tuple[FoundFile, StageSource, str]], int]:
+    """The matched files that can hold records of the window, and how many cannot (Firehose deliveries only)."""
+    kept = [(f, s, layout) for f, s, layout in matched
+            if layout != "firehose" or window.wants_firehose(display(f), s.firehose_stream or "")]
+    return kept, len(matched) - len(kept)
+
+
+def collect_stage_files(ctx: Any, text: str, stages: list[StageSource], cache: Any,
+                        window: RequestWindow = RequestWindow()) -> tuple[list[StageFile], int, int]:
+    """The files of one source that hold the stages' records in `window`, as local paths, the number of files
+    that hold no stage's, and the number left out by the window (never downloaded).
 
     Raises LogSourceError when the source is unusable (CallFailed when an S3 listing fails).
     """
     source = LogSource.parse(text)
     if source.bucket is None:
         matched, unmatched = match_files(_local_files(source), stages, lambda f: f.path)
-        return [StageFile(f.path, s.arn, layout) for f, s, layout in matched], unmatched
+        matched, outside = in_window(matched, window, lambda f: f.path)
+        return [StageFile(f.path, s.arn, layout) for f, s, layout in matched], unmatched, outside
     target = ctx.fetcher.targets()[0]
     bucket = source.bucket
 
@@ -96,6 +188,7 @@ def collect_stage_files(ctx: Any, text: str, stages: list[StageSource], cache: A
 
     listed = S3Tree(bucket, call).files(source.path)
     matched, unmatched = match_files(listed, stages, lambda f: f"s3://{bucket}/{f.path}")
+    matched, outside = in_window(matched, window, lambda f: f.path)
     local = _download(bucket, [f for f, _, _ in matched], call, cache)
     by_key = {f.path: (s, layout) for f, s, layout in matched}
     result = []
@@ -104,7 +197,7 @@ def collect_stage_files(ctx: Any, text: str, stages: list[StageSource], cache: A
         if key is not None:
             stage, layout = by_key[key]
             result.append(StageFile(path, stage.arn, layout))
-    return result, unmatched
+    return result, unmatched, outside
 
 
 def lines_sql(paths: list[str], layout: str) -> str:
@@ -132,4 +225,5 @@ def lines_sql(paths: list[str], layout: str) -> str:
             f"FROM {read} WHERE line <> '')")
 
 
-__all__ = ["LogSourceError", "StageFile", "collect_stage_files", "file_layout", "lines_sql", "match_files"]
+__all__ = ["LogSourceError", "RequestWindow", "StageFile", "collect_stage_files", "file_layout", "firehose_arrival",
+           "lines_sql", "match_files"]
