@@ -465,13 +465,13 @@ class Fetcher:
             if isinstance(error, bx.ClientError):
                 err = error.response.get("Error", {})
                 self._failed(call, started_at=started_at, started=started, code=err.get("Code") or "ClientError",
-                             message=err.get("Message") or str(error), retries=outcome.throttled, query=query,
+                             message=err.get("Message") or str(error), outcome=outcome, query=query,
                              expected_errors=expected_errors)
             elif isinstance(error, ReadOnlyViolation):
                 raise error
             elif isinstance(error, (bx.BotoCoreError, ResponseParserError)):  # the latter: an answer that does not parse
                 self._failed(call, started_at=started_at, started=started, code=type(error).__name__,
-                             message=str(error), retries=outcome.throttled, query=query)
+                             message=str(error), outcome=outcome, query=query)
             elif error is not None:
                 raise error
             page = outcome.value
@@ -479,7 +479,7 @@ class Fetcher:
             page.pop("ResponseMetadata", None)
             _scrub(service, operation, page)
             self._record(call.record(started_at=started_at, duration_ms=(time.monotonic() - started) * 1000,
-                                     items=_count_items(page), throttled_retries=outcome.throttled))
+                                     items=_count_items(page), throttled_retries=outcome.attempts - 1))
             query.tick(calls=1, throttled=outcome.throttled)
             pages.append(page)
             following = pager.next_params(call_params, page)
@@ -507,14 +507,15 @@ class Fetcher:
                 name = self.catalog[name].parent if name in self.catalog else None
             self._depths[table] = depth
         return depth
-    def _failed(self, call: Call, *, started_at: datetime, started: float, code: str, message: str, retries: int,
-                query: QueryFetch, expected_errors: frozenset[str] = frozenset()) -> None:
+    def _failed(self, call: Call, *, started_at: datetime, started: float, code: str, message: str,
+                outcome: Any, query: QueryFetch, expected_errors: frozenset[str] = frozenset()) -> None:
         """Logs a call that failed; raises ExpectedError when the caller expects the code, else reports it
-        and raises CallFailed. ``started`` is the monotonic clock when it was sent."""
+        and raises CallFailed. ``started`` is the monotonic clock when it was sent; ``outcome`` the
+        scheduler's account of its attempts."""
         message = " ".join(str(message).split())[:300]
         self._record(call.record(started_at=started_at, duration_ms=(time.monotonic() - started) * 1000, items=0,
-                                 throttled_retries=retries, error_code=code, error_message=message))
-        query.tick(calls=1, throttled=retries)
+                                 throttled_retries=outcome.attempts - 1, error_code=code, error_message=message))
+        query.tick(calls=1, throttled=outcome.throttled)
         if code in expected_errors:
             raise ExpectedError(code, message)
         query.error(FetchError(table=call.table, account_id=call.target.account_id, region=call.region,
