@@ -206,7 +206,9 @@ def test_a_table_file_that_reads_a_secret_is_a_one_line_error(sandbox, secrets, 
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr and SECRET not in done.stdout + done.stderr
     [line] = done.stderr.strip().splitlines()
-    assert line.startswith(f"error: refused {service}:{operation}") and message in line
+    # The line names the table file to fix, then what was refused and why.
+    assert line.startswith(f"error: {name}: refused {service}:{operation}") and message in line
+    assert str(tmp_path / f"{name}.toml") in line
     events = sandbox.client("cloudtrail", "us-east-1").lookup_events(
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": operation}])["Events"]
     assert events == []  # nothing was sent

@@ -337,9 +337,10 @@ def _cached_copy_matches(local: Path, file: FoundFile) -> bool:
             and source.get("sha256") == _digest(data))
 
 
-def _download(bucket: str, files: list[FoundFile], call: Callable[..., list[dict[str, Any]]],
-              root: Path, problems: Callable[[str, str, str], None] | None = None) -> list[str]:
-    """Local copies of the objects, from the ETag-keyed cache (when verified) or downloaded into it."""
+def download_objects(bucket: str, files: list[FoundFile], call: Callable[..., list[dict[str, Any]]],
+                     root: Path, problems: Callable[[str, str, str], None] | None = None) -> list[str]:
+    """Local copies of the objects, from the ETag-keyed cache (when verified) or downloaded into it (scrubbed,
+    private, atomically): the one way S3 log objects reach the disk, for CloudTrail and access logs alike."""
     private_dir(root, owned=root.parent)
 
     def refuse(code: str, message: str) -> None:
@@ -405,7 +406,7 @@ def _s3_files(ctx: Any, source: LogSource, flt: LogFilter) -> tuple[list[str], l
     problems = Problems(ctx)
     for key, why in sorted(tree.refused.items()):
         problems("s3", "LogKeyUnsafe", f"s3://{bucket}/{key} has {why}: not a log file path, skipped")
-    return anchors, _download(bucket, found, call, cache_root(), problems)
+    return anchors, download_objects(bucket, found, call, cache_root(), problems)
 
 
 def collect_log_files(ctx: Any, sources: list[str]) -> list[str]:

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from ..cloudtrail.layout import DELIVERY_MARGIN
-from ..cloudtrail.log_files import FoundFile, LogSource, LogSourceError, S3Tree, _download
+from ..cloudtrail.log_files import FoundFile, LogSource, LogSourceError, S3Tree, download_objects
 from .stages import StageSource
 
 # Firehose buffers records at most 900 s (its largest buffering interval) from the oldest one's arrival,
@@ -189,7 +189,7 @@ def collect_stage_files(ctx: Any, text: str, stages: list[StageSource], cache: A
     listed = S3Tree(bucket, call).files(source.path)
     matched, unmatched = match_files(listed, stages, lambda f: f"s3://{bucket}/{f.path}")
     matched, outside = in_window(matched, window, lambda f: f.path)
-    local = _download(bucket, [f for f, _, _ in matched], call, cache)
+    local = download_objects(bucket, [f for f, _, _ in matched], call, cache)
     by_key = {f.path: (s, layout) for f, s, layout in matched}
     result = []
     for path in local:
