@@ -75,25 +75,28 @@ class LogSourceError(UserError, ValueError):
 
 # ---- where the sources come from ---------------------------------------------------------------
 
-def cache_root() -> Path:
+def cache_root(kind: str = "cloudtrail") -> Path:
+    """Where downloaded log objects of one kind (``cloudtrail``, ``access-logs``) are cached."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "apigw-sql" / "cloudtrail"
+    return Path(base) / "apigw-sql" / kind
 
 
-def configured_sources(config: Any) -> list[str]:
-    """The log sources of the session: the connection's option, else the config file's (else none)."""
-    if getattr(config, "cloudtrail_logs", None) is not None:
-        return [str(s) for s in config.cloudtrail_logs if str(s).strip()]
+def configured_sources(config: Any, key: str = "cloudtrail_logs") -> list[str]:
+    """The log sources of the session for ``key`` (``cloudtrail_logs``, ``access_logs``): the connection's
+    option of that name, else the config file's (else none)."""
+    given = getattr(config, key, None)
+    if given is not None:
+        return [str(s) for s in given if str(s).strip()]
     path = config_file()
     try:
         data = read_config()
     except ValueError as exc:
         raise LogSourceError("LogSourceConfig", str(exc)) from None
-    value = data.get("cloudtrail_logs", [])
+    value = data.get(key, [])
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise LogSourceError("LogSourceConfig", f"{path}: cloudtrail_logs must be a list of folders or "
+        raise LogSourceError("LogSourceConfig", f"{path}: {key} must be a list of folders or "
                                                 "s3://bucket/prefix strings")
     return [v for v in value if v.strip()]
 

@@ -30,7 +30,9 @@ from typing import Any
 
 from ..catalog import ColumnSpec
 from ..cloudtrail.layout import parse_time
-from ..cloudtrail.log_files import LogSourceError, config_file
+from ..cloudtrail.log_files import LogSourceError
+from ..cloudtrail.log_files import cache_root as log_cache_root
+from ..cloudtrail.log_files import configured_sources as log_sources
 from ..cloudtrail.record_sql import empty_select, replace_relation, sql_string
 from ..fetch import CallFailed, CallRecord, CredentialsError, ExpectedError, FetchError
 from .formats import FormatSpec
@@ -53,33 +55,13 @@ _STAGED = "__apigw_sql_access_log_events"
 # ---- sources -----------------------------------------------------------------------------------
 
 def cache_root() -> Any:
-    import os
-    from pathlib import Path
-
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "apigw-sql" / "access-logs"
+    """Where downloaded access-log objects are cached (beside the CloudTrail logs')."""
+    return log_cache_root("access-logs")
 
 
 def configured_sources(config: Any) -> list[str]:
     """The access-log file sources: the connection's option, else the config file's access_logs (else none)."""
-    if getattr(config, "access_logs", None) is not None:
-        return [str(s) for s in config.access_logs if str(s).strip()]
-    import tomllib
-
-    path = config_file()
-    if not path.is_file():
-        return []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise LogSourceError("LogSourceConfig", f"cannot read {path}: {exc}") from None
-    value = data.get("access_logs", [])
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise LogSourceError("LogSourceConfig", f"{path}: access_logs must be a list of folders or "
-                                                "s3://bucket/prefix strings")
-    return [v for v in value if v.strip()]
+    return log_sources(config, "access_logs")
 
 
 def _problem(ctx: Any, code: str, message: str) -> None:
