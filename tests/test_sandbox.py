@@ -607,3 +607,21 @@ def test_serve_prints_the_environment_and_stops_cleanly_on_ctrl_c() -> None:
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0 and "Traceback" not in err and "stopped" in out
+
+
+def test_cloudwatch_logs_data_events_are_not_recorded_as_management_events(sb: Sandbox) -> None:
+    """A default trail logs management events only: PutLogEvents (which carries the log lines) is not one."""
+    region = "ap-southeast-2"
+    logs = sb.client("logs", region)
+    logs.create_log_group(logGroupName="/sandbox/data-events")
+    logs.create_log_stream(logGroupName="/sandbox/data-events", logStreamName="s")
+    logs.put_log_events(logGroupName="/sandbox/data-events", logStreamName="s",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "x" * 1000}])
+    logs.filter_log_events(logGroupName="/sandbox/data-events")
+    trail = sb.client("cloudtrail", region)
+
+    def recorded(name: str) -> list[Any]:
+        return trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])["Events"]
+
+    assert recorded("CreateLogGroup") and recorded("CreateLogStream")
+    assert recorded("PutLogEvents") == [] and recorded("FilterLogEvents") == []

@@ -24,6 +24,17 @@ EVENT_VERSION = "1.09"
 _READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Lookup", "Head", "BatchGet")
 
 
+# Calls CloudTrail counts as data events, which a trail logs only when asked (never by default): the
+# sandbox records management events only, as a default trail does. Without this, every PutLogEvents of the
+# seeded access logs (each carrying its log lines) would be a CloudTrail record.
+DATA_EVENTS = frozenset({("logs", "PutLogEvents"), ("logs", "GetLogEvents"), ("logs", "FilterLogEvents")})
+
+
+def is_data_event(service: str, event_name: str) -> bool:
+    """Whether a call is a CloudTrail data event (not logged by a default trail)."""
+    return (service, event_name) in DATA_EVENTS
+
+
 def is_read_only(event_name: str) -> bool:
     return event_name.startswith(_READ_ONLY_PREFIXES)
 

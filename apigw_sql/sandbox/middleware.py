@@ -18,7 +18,7 @@ from moto.core.exceptions import JsonRESTError, ServiceException
 
 from . import control
 from .aws_errors import AwsError, error_reply, is_html
-from .cloudtrail_event import build_record
+from .cloudtrail_event import build_record, is_data_event
 from .exchange import Call, Reply, call_wsgi
 from .ext_apigatewayv2 import HttpApiExtensions
 from .ext_client_certificates import ClientCertificates
@@ -229,7 +229,8 @@ class SandboxApp:
             call.request_id = request_id
         else:
             reply.headers.append(("x-amzn-RequestId", call.request_id))
-        self.recorder.record(build_record(call, reply, environ.get("REMOTE_ADDR") or "127.0.0.1"))
+        if not is_data_event(operation.service, operation.name):
+            self.recorder.record(build_record(call, reply, environ.get("REMOTE_ADDR") or "127.0.0.1"))
         return reply
 
     def _answer(self, call: Call, forward: Callable[[], Reply]) -> Reply:
