@@ -383,9 +383,10 @@ def download_objects(bucket: str, files: list[FoundFile], call: Callable[..., li
         return [p for p in pool.map(fetch, files) if p is not None]
 
 
-def report_problem(ctx: Any, code: str, message: str) -> None:
+def report_problem(ctx: Any, code: str, message: str, operation: str = "ReadLogFiles") -> None:
     """Shows a problem with the log sources as a warning of the query (FetchError), as failed calls are."""
-    ctx.query.error(FetchError(ctx.spec.name, "-", "-", "ReadLogFiles", code, message))
+    ctx.query.error(FetchError(table=ctx.spec.name, account_id="-", region="-", operation=operation, code=code,
+                               message=message))
 
 
 def _local_files(source: LogSource, flt: LogFilter) -> tuple[list[str], list[str]]:

@@ -76,8 +76,9 @@ def _principals(ctx: Any) -> list[Principal]:
 def _warn(ctx: Any, table: str, principal: Principal) -> None:
     from ..fetch import FetchError
 
-    ctx.query.error(FetchError(table, ctx.account_id or "", "global", "ReadPolicies", "MalformedPolicy",
-                               f"{principal.arn}: {principal.error}"))
+    ctx.query.error(FetchError(table=table, account_id=ctx.account_id or "", region="global",
+                               operation="ReadPolicies", code="MalformedPolicy",
+                               message=f"{principal.arn}: {principal.error}"))
 
 
 def statement_rows(ctx: Any) -> Iterator[dict[str, Any]]:

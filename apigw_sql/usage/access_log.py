@@ -30,11 +30,11 @@ from typing import Any
 
 from ..catalog import ColumnSpec
 from ..cloudtrail.layout import parse_time
-from ..cloudtrail.log_files import LogSourceError
+from ..cloudtrail.log_files import LogSourceError, report_problem
 from ..cloudtrail.log_files import cache_root as log_cache_root
 from ..cloudtrail.log_files import configured_sources as log_sources
 from ..cloudtrail.record_sql import empty_select, replace_relation, sql_string
-from ..fetch import CallFailed, CallRecord, CredentialsError, ExpectedError, FetchError
+from ..fetch import CallFailed, CallRecord, CredentialsError, ExpectedError
 from .formats import FormatSpec
 from .log_files import RequestWindow, StageFile, collect_stage_files, lines_sql
 from .record_sql import StageConstants, stage_select
@@ -64,8 +64,16 @@ def configured_sources(config: Any) -> list[str]:
     return log_sources(config, "access_logs")
 
 
+def _unparsed(unparsed: int, total: int) -> dict[str, str | None]:
+    """The error columns of a ParseAccessLogs fetch-log entry: set when some records do not parse."""
+    if not unparsed:
+        return {"error_code": None, "error_message": None}
+    return {"error_code": "UnparsedRecords",
+            "error_message": f"{unparsed} of {total} records do not parse by the stage's access-log format"}
+
+
 def _problem(ctx: Any, code: str, message: str) -> None:
-    ctx.query.error(FetchError(ctx.spec.name, "-", "-", "ReadAccessLogFiles", code, message))
+    report_problem(ctx, code, message, "ReadAccessLogFiles")
 
 
 def stage_files(ctx: Any, stages: list[StageSource]) -> dict[str, list[StageFile]] | None:
@@ -94,12 +102,12 @@ def stage_files(ctx: Any, stages: list[StageSource]) -> dict[str, list[StageFile
             continue  # an S3 listing failed: the executor reported it
         for f in files:
             found.setdefault(f.stage_arn, []).append(f)
-        ctx.fetcher.note(CallRecord(ctx.spec.name, "s3" if text.startswith("s3://") else "local",
-                                    "ReadAccessLogFiles", "", "", json.dumps({"source": text,
-                                                                              "files_of_no_stage": unmatched,
-                                                                              "files_outside_window": outside,
-                                                                              **window.describe()}),
-                                    started_at, (time.monotonic() - started) * 1000, len(files), 0))
+        params = json.dumps({"source": text, "files_of_no_stage": unmatched, "files_outside_window": outside,
+                             **window.describe()})
+        ctx.fetcher.note(CallRecord(table=ctx.spec.name, service="s3" if text.startswith("s3://") else "local",
+                                    operation="ReadAccessLogFiles", account_id="", region="", params=params,
+                                    started_at=started_at, duration_ms=(time.monotonic() - started) * 1000,
+                                    items=len(files), throttled_retries=0))
     return found
 
 
@@ -280,11 +288,11 @@ class AccessLogRecords:
                            f"FROM {_CLOUDWATCH} GROUP BY ALL ORDER BY ALL").fetchall()
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         for account, region, api_id, stage, total, unparsed in rows:
-            self.note(CallRecord(self.table, "logs", "ParseAccessLogs", account, region,
-                                 json.dumps({"api_id": api_id, "stage": stage, "unparsed": unparsed}), now, 0.0,
-                                 total, 0, "UnparsedRecords" if unparsed else None,
-                                 f"{unparsed} of {total} records do not parse by the stage's access-log format"
-                                 if unparsed else None))
+            self.note(CallRecord(table=self.table, service="logs", operation="ParseAccessLogs", account_id=account,
+                                 region=region, params=json.dumps({"api_id": api_id, "stage": stage,
+                                                                   "unparsed": unparsed}),
+                                 started_at=now, duration_ms=0.0, items=total, throttled_retries=0,
+                                 **_unparsed(unparsed, total)))
 
     def _count_unparsed_files(self, con: Any, stage: StageSource, files: list[StageFile], selects: list[str]) -> None:
         """A ParseAccessLogs fetch-log entry for a stage's files: how many of their records do not parse.
@@ -300,12 +308,17 @@ class AccessLogRecords:
         size = sum(_file_size(f.path) for f in files)
         params = json.dumps({"api_id": stage.api_id, "stage": stage.stage, "files": len(files), "bytes": size})
         service = "s3" if all(f.path.startswith(cache_root().as_posix() + "/") for f in files) else "local"
+
+        def note(items: int, error_code: str | None, error_message: str | None) -> None:
+            self.note(CallRecord(table=self.table, service=service, operation="ParseAccessLogs",
+                                 account_id=stage.account_id, region=stage.region, params=params, started_at=started_at,
+                                 duration_ms=(time.monotonic() - started) * 1000, items=items, throttled_retries=0,
+                                 error_code=error_code, error_message=error_message))
+
         if size > COUNT_FILE_BYTES:
-            self.note(CallRecord(self.table, service, "ParseAccessLogs", stage.account_id, stage.region, params,
-                                 started_at, 0.0, 0, 0, "NotCounted",
-                                 f"{len(files)} files of {size} bytes: records that do not parse are not counted "
-                                 f"ahead of the query (above {COUNT_FILE_BYTES} bytes); count them with "
-                                 f"SELECT count(*) FROM {self.table} WHERE parse_error IS NOT NULL"))
+            note(0, "NotCounted", f"{len(files)} files of {size} bytes: records that do not parse are not counted "
+                                  f"ahead of the query (above {COUNT_FILE_BYTES} bytes); count them with "
+                                  f"SELECT count(*) FROM {self.table} WHERE parse_error IS NOT NULL")
             return
         import duckdb
 
@@ -313,15 +326,9 @@ class AccessLogRecords:
             total, unparsed = con.execute(f"SELECT count(*), count(parse_error) FROM "
                                           f"({' UNION ALL '.join(selects)})").fetchone()
         except duckdb.Error as problem:  # an unreadable file: the query says so when it reads the view
-            self.note(CallRecord(self.table, service, "ParseAccessLogs", stage.account_id, stage.region, params,
-                                 started_at, (time.monotonic() - started) * 1000, 0, 0, "NotCounted",
-                                 " ".join(str(problem).split())[:300]))
+            note(0, "NotCounted", " ".join(str(problem).split())[:300])
             return
-        self.note(CallRecord(self.table, service, "ParseAccessLogs", stage.account_id, stage.region, params,
-                             started_at, (time.monotonic() - started) * 1000, total, 0,
-                             "UnparsedRecords" if unparsed else None,
-                             f"{unparsed} of {total} records do not parse by the stage's access-log format"
-                             if unparsed else None))
+        note(total, **_unparsed(unparsed, total))
 
     def to_duckdb(self, con: Any, name: str) -> None:
         selects = []
