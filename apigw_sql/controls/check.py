@@ -97,11 +97,12 @@ def prepare_check(options: CheckOptions, controls: Sequence[Control] | None = No
 
 
 def run_check(con: Any, prepared: PreparedCheck, today: date | None = None,
-              on_progress: Callable[[Any], None] | None = None) -> Report:
+              on_progress: Callable[[Any], None] | None = None, engine: Any = None) -> Report:
     """Run a prepared check; the caller renders the report and takes ``report.exit_code(fail_on)``.
 
-    ``on_progress`` receives the fetch's Progress as calls complete."""
-    report = run_controls(con, prepared.controls, prepared.variables, on_progress=on_progress)
+    ``on_progress`` receives the fetch's Progress as calls complete. With an ``engine`` (runner.ControlEngine,
+    ``con`` None) the controls run there over data in place."""
+    report = run_controls(con, prepared.controls, prepared.variables, on_progress=on_progress, engine=engine)
     apply_mutelist(report, prepared.mutes, today)
     return report
 

@@ -16,7 +16,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from .control import SEVERITIES, STATUSES, Control, Parameter
 from ..errors import UserError
@@ -177,17 +177,40 @@ class _Variables:
                 self.duck.execute(f"SET VARIABLE {name} = ?", [value])
 
 
+# ---- engines -------------------------------------------------------------------------------------
+
+class ControlEngine(Protocol):
+    """Where controls run when not on a Connection: over data already in place (a snapshot), with nothing
+    to plan or fetch. The runner judges the rows an engine returns exactly as it judges DuckDB's."""
+
+    name: str
+
+    def skip_reason(self, control: Control) -> str | None:
+        """Why this engine cannot run the control (reported as one ``skip`` finding), or None."""
+
+    def execute(self, control: Control, values: dict[str, Any]) -> tuple[Sequence[str], Sequence[Sequence[Any]]]:
+        """The control's result columns and rows, its parameters set from ``values`` (the user's, as
+        parameter_values returns them) or their defaults; raises engine.QueryError when the SQL fails."""
+
+
+def _skip_finding(control: Control, account_arn: str, reason: str) -> Finding:
+    account = account_arn.rsplit(":", 1)[-1]
+    return Finding(control, account_arn, "skip", reason, account, None, control.severity)
+
+
 # ---- the run -------------------------------------------------------------------------------------
 
 def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
                  variables: dict[str, Any] | None = None, *, controls: Sequence[Control] | None = None,
                  on_control: Callable[[ControlResult], None] | None = None,
-                 on_progress: Callable[[Any], None] | None = None) -> Report:
+                 on_progress: Callable[[Any], None] | None = None,
+                 engine: ControlEngine | None = None) -> Report:
     """Run the selected controls (benchmark names, ids, aliases, patterns or Control objects; none: all)
     over one Connection, fetching every table they read once, and return the Report.
 
     ``variables`` overrides parameter defaults ({"max_age_days": "30"}); the session's own DuckDB
     variables are left as they were. ``on_progress`` receives the fetch's Progress (calls, tables).
+    With an ``engine`` (and ``con`` None) nothing is fetched: each control runs on the engine.
     """
     from ..engine import QueryError
     from ..ratelimit import Cancelled
@@ -196,9 +219,12 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
 
     chosen = _resolve(selection, controls if controls is not None else None, load_controls, select)
     values = parameter_values(chosen, variables)
-    check_variables(con.duck, chosen, values)
+    if engine is None:
+        check_variables(con.duck, chosen, values)
+    else:
+        _check_variables_apart(chosen, values)
     started_at, started = datetime.now(timezone.utc), time.monotonic()
-    log_start = len(con.fetch_log)
+    log_start = len(con.fetch_log) if engine is None else 0
 
     # Plan: the tables of every control, narrowed by each one's pushdown (with its parameters set),
     # then one parallel fetch of the union; each control runs as soon as the tables it reads are loaded.
@@ -206,8 +232,11 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
     tables_of: dict[str, list[str]] = {}
     plan_errors: dict[str, str] = {}
     plan: dict[str, Any] = {}
-    con.prefetch_targets()  # who the credentials are, while the planning goes on
-    for c in chosen:
+    if engine is not None:  # the data is in place: nothing to plan or fetch
+        tables_of = {c.id: [] for c in chosen}
+    else:
+        con.prefetch_targets()  # who the credentials are, while the planning goes on
+    for c in chosen if engine is None else []:
         try:
             with _Variables(con.duck, c, values):
                 uses = con.uses(c.sql)
@@ -219,22 +248,29 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
         except QueryError as exc:
             plan_errors[c.id] = f"The control's SQL cannot be planned: {str(exc).rstrip('.')}."
     needed = sorted(plan)
-    planned = _with_parents([t for names in tables_of.values() for t in names], con)
+    planned = _with_parents([t for names in tables_of.values() for t in names], con) if engine is None else set()
     results: list[ControlResult] = []
     pending = list(chosen)
     loaded: set[str] = set()
 
     def run(c: Control, errors: Sequence[Any]) -> None:
         began = time.monotonic()
-        account_arn = _account_arn(con)
+        account_arn = _account_arn(con) if engine is None else "arn:aws:::unknown"
+        skip = engine.skip_reason(c) if engine is not None else None
         if c.id in plan_errors:
             result = ControlResult(c, [], plan_errors[c.id])
+        elif skip is not None:
+            result = ControlResult(c, [_skip_finding(c, account_arn, skip)])
         else:
             try:
-                with _Variables(con.duck, c, values):
-                    raw = con.sql(c.sql, fetch=False)
-                result = judge(c, raw.columns, raw.rows, account_arn)
-                result.findings += _fetch_error_findings(c, _errors_of(errors, tables_of[c.id], con, planned), con)
+                if engine is not None:
+                    columns, rows = engine.execute(c, values)
+                    result = judge(c, columns, rows, account_arn)
+                else:
+                    with _Variables(con.duck, c, values):
+                        raw = con.sql(c.sql, fetch=False)
+                    result = judge(c, raw.columns, raw.rows, account_arn)
+                    result.findings += _fetch_error_findings(c, _errors_of(errors, tables_of[c.id], con, planned), con)
             except Cancelled:
                 raise
             except QueryError as exc:
@@ -256,23 +292,36 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
             pending.remove(c)
             run(c, query.errors)
 
-    try:
-        fetched = con.fetch(plan, on_progress, on_loaded=run_ready)
-    except QueryError:
-        raise  # credentials or the endpoint: nothing can be judged, the caller reports it
+    fetched_errors: Sequence[Any] = []
+    if engine is None:
+        try:
+            fetched_errors = con.fetch(plan, on_progress, on_loaded=run_ready).errors
+        except QueryError:
+            raise  # credentials or the endpoint: nothing can be judged, the caller reports it
     for c in pending:
-        run(c, fetched.errors)
+        run(c, fetched_errors)
 
     results.sort(key=lambda r: (r.control.severity_rank, r.control.id))
-    log = con.fetch_log[log_start:]
+    log = con.fetch_log[log_start:] if engine is None else []
     # Local log files are read nowhere in particular: their fetch log entries carry no region.
     regions = sorted({f.region for r in results for f in r.findings if f.region}
                      | {rec.region for rec in log if rec.table != "(session)" and rec.region})
     # A run that read only local data never asked AWS who it is: its accounts are those of the data.
-    accounts = {t.account_id for t in con.fetcher.known_targets()} or \
+    accounts = {t.account_id for t in (con.fetcher.known_targets() if engine is None else [])} or \
         {f.account_id for r in results for f in r.findings if f.account_id and f.status != "error"}
     return Report(results=results, started_at=started_at, elapsed=time.monotonic() - started,
                   api_calls=len(log), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
+
+
+def _check_variables_apart(controls: Sequence[Control], values: dict[str, Any]) -> None:
+    """check_variables on a scratch DuckDB: an engine has no session of ours to cast values in."""
+    import duckdb
+
+    scratch = duckdb.connect()
+    try:
+        check_variables(scratch, controls, values)
+    finally:
+        scratch.close()
 
 
 def _resolve(selection: Iterable[str | Control] | None, controls: Sequence[Control] | None,

@@ -45,12 +45,12 @@ per_domain AS (
     GROUP BY arn
 )
 SELECT d.arn AS resource,
-       CASE WHEN len(d.certificates) = 0 THEN 'skip'
+       CASE WHEN array_length(d.certificates) = 0 THEN 'skip'
             WHEN p.bad IS NOT NULL THEN 'alarm'
             WHEN p.unknown IS NOT NULL THEN 'info'
             ELSE 'ok' END AS status,
        format('Custom domain {}', d.domain_name) ||
-       CASE WHEN len(d.certificates) = 0 THEN ' names no ACM certificate.'
+       CASE WHEN array_length(d.certificates) = 0 THEN ' names no ACM certificate.'
             WHEN p.bad IS NOT NULL THEN ': certificate ' || p.bad || '.'
             WHEN p.unknown IS NOT NULL THEN ' uses certificate ' || p.unknown || ', which is not in the ACM certificates read.'
             ELSE ' uses an issued certificate valid until ' || strftime(p.earliest, '%Y-%m-%d') || '.' END AS reason,

@@ -14,8 +14,8 @@
 -- parameters:
 WITH methods AS (
     SELECT m.*, a.name AS api_name,
-           coalesce(len(json_keys(m.request_parameters)), 0) > 0 AS has_parameters,
-           coalesce(len(json_keys(m.request_models)), 0) > 0 AS has_models,
+           coalesce(array_length(json_keys(m.request_parameters)), 0) > 0 AS has_parameters,
+           coalesce(array_length(json_keys(m.request_models)), 0) > 0 AS has_models,
            v.id AS validator, v.name AS validator_name,
            coalesce(v.validate_request_parameters, false) AS validates_parameters,
            coalesce(v.validate_request_body, false) AS validates_body

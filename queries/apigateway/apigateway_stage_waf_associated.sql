@@ -15,11 +15,11 @@ WITH params AS (
 )
 SELECT s.arn AS resource,
        CASE WHEN s.web_acl_arn IS NULL THEN 'alarm'
-            WHEN len(p.allowed) > 0 AND NOT list_contains(p.allowed, s.web_acl_arn) THEN 'alarm'
+            WHEN array_length(p.allowed) > 0 AND NOT list_contains(p.allowed, s.web_acl_arn) THEN 'alarm'
             ELSE 'ok' END AS status,
        CASE WHEN s.web_acl_arn IS NULL
                 THEN format('Stage {} of REST API {} ({}) has no AWS WAF web ACL.', s.name, a.name, s.rest_api_id)
-            WHEN len(p.allowed) > 0 AND NOT list_contains(p.allowed, s.web_acl_arn)
+            WHEN array_length(p.allowed) > 0 AND NOT list_contains(p.allowed, s.web_acl_arn)
                 THEN format('Stage {} of REST API {} ({}) uses web ACL {}, which is not in the allowed list.', s.name,
                             a.name, s.rest_api_id, s.web_acl_arn)
             ELSE format('Stage {} of REST API {} ({}) is protected by web ACL {}.', s.name, a.name, s.rest_api_id,

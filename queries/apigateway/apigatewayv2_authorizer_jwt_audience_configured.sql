@@ -14,7 +14,7 @@
 WITH authorizers AS (
     SELECT z.*, a.name AS api_name,
            concat_ws(' and ',
-               CASE WHEN coalesce(len(z.jwt_audience), 0) = 0 THEN 'has an empty audience' END,
+               CASE WHEN coalesce(array_length(z.jwt_audience), 0) = 0 THEN 'has an empty audience' END,
                CASE WHEN NOT starts_with(lower(coalesce(z.jwt_issuer, '')), 'https://')
                     THEN 'trusts the issuer ' || coalesce(z.jwt_issuer, '(none)') || ', which is not https' END) AS problems
     FROM aws_api_gatewayv2_authorizer z

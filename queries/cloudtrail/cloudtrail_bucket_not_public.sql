@@ -29,7 +29,7 @@ judged AS (
     SELECT *,
            (SELECT string_agg(split_part(t, '/', -1), ', ') FROM unnest(all_trails) AS u(t)) AS trail_names,
            concat_ws('; ',
-               CASE WHEN len(acl_public_grants) > 0 THEN 'its ACL grants ' || array_to_string(acl_public_grants, ', ') END,
+               CASE WHEN array_length(acl_public_grants) > 0 THEN 'its ACL grants ' || array_to_string(acl_public_grants, ', ') END,
                CASE WHEN policy_is_public THEN 'its policy allows any principal without a restricting condition' END,
                CASE WHEN block_off <> '' THEN 'its public access block leaves off ' || block_off END) AS exposure,
            acl_public_grants IS NULL OR policy_is_public IS NULL OR block_public_acls IS NULL AS unread

@@ -96,7 +96,7 @@ SELECT arn AS resource,
        END AS reason,
        account_id, NULL::VARCHAR AS region, kind AS principal_type, last_write, coalesce(writes, 0) AS writes,
        used_api_arns,
-       CASE WHEN can_write AND writes > 0 AND len(used_api_arns) > 0
+       CASE WHEN can_write AND writes > 0 AND array_length(used_api_arns) > 0
             THEN json_object('Version', '2012-10-17', 'Statement', [json_object(
                      'Effect', 'Allow', 'Action', ['apigateway:GET', 'apigateway:POST', 'apigateway:PUT',
                                                    'apigateway:PATCH', 'apigateway:DELETE'],

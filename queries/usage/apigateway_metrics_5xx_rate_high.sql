@@ -65,7 +65,7 @@ SELECT arn AS resource,
             ELSE format(' answered {} of {} requests ({}%) with a 5xx error in the {} hours before {} UTC.',
                         CAST(failures AS BIGINT), CAST(requests AS BIGINT), round(100 * rate, 1), coalesce(getvariable('window_hours'), 24),
                         strftime((SELECT as_of FROM clock), '%Y-%m-%d %H:%M')) END ||
-       CASE WHEN len(shared) > 0 THEN format(' These metrics are shared with REST API(s) {} of the same name (AWS keys REST metrics by API name), so they may be theirs.',
+       CASE WHEN array_length(shared) > 0 THEN format(' These metrics are shared with REST API(s) {} of the same name (AWS keys REST metrics by API name), so they may be theirs.',
                                              array_to_string(shared, ', ')) ELSE '' END AS reason,
        account_id, region, api_id, stage, CAST(requests AS BIGINT) AS requests, CAST(failures AS BIGINT) AS failures
 FROM judged;
