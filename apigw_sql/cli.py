@@ -87,6 +87,20 @@ def _controls_options(parser: argparse.ArgumentParser) -> None:
                              "in $XDG_CONFIG_HOME/apigw-sql/config.toml")
 
 
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("engine")
+    g.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"],
+                   help="where the controls run (default duckdb); spark runs them transpiled to Spark SQL over a "
+                        "Parquet snapshot (--snapshot), in local mode unless --spark-master or SPARK_REMOTE is set; "
+                        "needs pip install 'apigw-sql[spark]'")
+    g.add_argument("--spark-master", metavar="URL",
+                   help="with --engine spark: the Spark master (spark://host:7077, yarn, local[4]) or a Spark "
+                        "Connect address (sc://host:15002); default local[2]")
+    if not any("--snapshot" in action.option_strings for action in parser._actions):  # may come with the
+        # connection options; --engine spark only needs it to be there
+        g.add_argument("--snapshot", metavar="DIR", help="read the tables from this Parquet snapshot folder")
+
+
 def _load_controls(args: argparse.Namespace) -> list[Any]:
     from .controls.catalogue import load_controls, user_controls_dirs
 
@@ -184,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     _controls_options(p)
     _progress_option(p)
     _connection_options(p)
+    _engine_options(p)
 
     p = add("benchmarks")
     p.add_argument("-o", "--output", default="table", choices=["table", "csv", "json", "jsonl", "markdown"])
@@ -192,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("controls")
     p.add_argument("names", nargs="*", metavar="BENCHMARK|CONTROL", help="benchmarks, ids, aliases or patterns")
     p.add_argument("-o", "--output", default="table", choices=["table", "csv", "json", "jsonl", "markdown"])
+    p.add_argument("--emit-sql", nargs=2, metavar=("DIALECT", "DIR"),
+                   help="write each control's SQL transpiled to spark, trino or athena into DIR/<benchmark>/<id>.sql "
+                        "(parameters bound to their defaults; DuckDB-only controls as a comment saying why)")
     _controls_options(p)
     return parser
 
@@ -462,12 +480,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     severities = [s.strip().lower() for s in args.severity.split(",") if s.strip()] if args.severity else None
     options = CheckOptions(names=args.names, severities=severities, where=args.where, variables=variables,
                            mutelist=args.mutelist, controls_dirs=args.controls_dir)
+    _check_engine_arguments(args)
     try:
         prepared = prepare_check(options)
-        with open_connection(connection_options(args), registry=_OPEN) as con:
-            line = _with_regions(progress_line(args), con)
-            with line:
-                report = run_check(con, prepared, on_progress=line.update)
+        if args.engine == "spark":
+            from .engines.spark import SparkEngine
+
+            report = run_check(None, prepared, engine=SparkEngine(args.snapshot, args.spark_master))
+        else:
+            with open_connection(connection_options(args), registry=_OPEN) as con:
+                line = _with_regions(progress_line(args), con)
+                with line:
+                    report = run_check(con, prepared, on_progress=line.update)
     except Cancelled:
         raise KeyboardInterrupt() from None
     for warning in report.warnings:
@@ -481,6 +505,20 @@ def cmd_check(args: argparse.Namespace) -> int:
                              "is left as it was") from None
         print(f"wrote {path} ({fmt})", file=sys.stderr)
     return report.exit_code(args.fail_on)
+
+
+def _check_engine_arguments(args: argparse.Namespace) -> None:
+    """--engine spark needs a snapshot and pyspark; --spark-master needs --engine spark (before any work)."""
+    if args.spark_master and args.engine != "spark":
+        raise UsageError("--spark-master needs --engine spark")
+    if args.engine != "spark":
+        return
+    if not getattr(args, "snapshot", None):
+        raise UsageError("--engine spark runs the controls over a Parquet snapshot: add --snapshot DIR "
+                         "(a folder written by 'apigw-sql collect --out DIR')")
+    from .engines.spark import require_pyspark
+
+    require_pyspark()
 
 
 def cmd_benchmarks(args: argparse.Namespace) -> int:
@@ -509,6 +547,8 @@ def cmd_controls(args: argparse.Namespace) -> int:
 
     controls = _load_controls(args)
     chosen = select(controls, args.names)
+    if args.emit_sql:
+        return _emit_sql(chosen, *args.emit_sql)
     by_alias = {a: c for c in controls for a in (c.id, *c.aliases)}
     if len(args.names) == 1 and args.names[0] in by_alias:
         return _control_detail(by_alias[args.names[0]], args.output)
@@ -516,6 +556,23 @@ def cmd_controls(args: argparse.Namespace) -> int:
     rows = [(c.id, c.severity, ", ".join(c.benchmarks), c.title) for c in chosen]
     print(render(["control", "severity", "benchmarks", "title"], ["VARCHAR"] * 4, rows,
                  args.output))
+    return 0
+
+
+def _emit_sql(controls: list[Any], dialect: str, folder: str) -> int:
+    """Write the controls transpiled to ``dialect`` under ``folder``, one file each, atomically."""
+    from .transpile import DIALECTS, emit_sql
+
+    if dialect not in DIALECTS:
+        raise UsageError(f"--emit-sql {dialect}: name one of {', '.join(DIALECTS)}, e.g. --emit-sql spark out/")
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"--emit-sql {dialect} {folder}: is a file: name a folder")
+    try:
+        written, duckdb_only = emit_sql(controls, dialect, folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write in {folder}: {exc.strerror}") from None
+    print(f"wrote {written} controls in {dialect} SQL to {folder}"
+          + (f" ({duckdb_only} DuckDB-only, written as comments saying why)" if duckdb_only else ""), file=sys.stderr)
     return 0
 
 

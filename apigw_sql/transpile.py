@@ -26,7 +26,34 @@ DIALECTS = {"spark": "spark", "trino": "trino", "athena": "athena"}
 # Controls that stay DuckDB-only, with the reason (one sentence each). Spark runs every other control and a
 # test holds its findings equal to DuckDB's; a control added to queries/ that does not transpile fails that
 # test until it is made portable or listed here with its reason.
-DUCKDB_ONLY: dict[str, str] = {}
+DUCKDB_ONLY: dict[str, str] = {
+    **dict.fromkeys([
+        "apigateway_account_cloudwatch_role_configured", "apigateway_stage_data_trace_disabled",
+        "apigateway_stage_execution_logging_enabled", "apigateway_stage_variables_no_secrets",
+        "apigateway_stage_waf_known_bad_inputs", "cloudtrail_multi_region_trail_enabled",
+        "cloudtrail_s3_data_events_read_enabled", "cloudtrail_s3_data_events_write_enabled",
+        "cloudtrail_security_trail_enabled", "cloudtrail_trail_insights_enabled", "cloudtrail_trail_tagged",
+        "apigateway_event_protection_removed", "cloudtrail_event_logging_tampered"],
+        "it walks a JSON object or array with DuckDB's json_each table function, which Spark SQL and Trino lack "
+        "(they need the JSON's shape declared, and give its values back unquoted)."),
+    "apigateway_rest_api_policy_no_public_access":
+        "it tells JSON strings from arrays with DuckDB's json_type, which Spark SQL lacks.",
+    "apigateway_domain_name_mtls_truststore_healthy":
+        "it reads a JSON array with from_json and DuckDB's structure syntax ('[\"JSON\"]'), which Spark SQL lacks.",
+    "apigateway_domain_name_tls_policy_current":
+        "it matches security policies against allowed patterns with DuckDB's GLOB operator, which Spark SQL lacks.",
+    "apigateway_access_error_spike":
+        "it builds hourly baselines with DuckDB's generate_series and percentile_cont(...) WITHIN GROUP, which "
+        "sqlglot does not write for Spark.",
+    "apigateway_access_open_method_called":
+        "it keeps the first sources of an ordered list aggregate with a list slice ([1:5]); Spark's collect_list "
+        "has no ORDER BY and sqlglot does not write the slice.",
+    "iam_principal_apigateway_write_unused":
+        "it filters lists with DuckDB lambdas (x -> ...) that sqlglot does not write for Spark.",
+    **dict.fromkeys(["cloudtrail_event_enumeration_detected", "apigateway_event_access_denied_burst"],
+                    "Spark 4.3 fails at run time on the transpiled arg_min over a window of events "
+                    "(a ClassCastException inside Spark)."),
+}
 
 
 class TranspileError(UserError, ValueError):
@@ -110,11 +137,24 @@ def _interval(unit: str) -> Callable[[Any], Any]:
     return rewrite
 
 
+def _has_all(node: Any) -> Any:
+    """list_has_all(a, b): nothing of b is missing from a (array_except exists in Spark and Trino alike)."""
+    from sqlglot import exp
+
+    haystack, needles = node.expressions
+    return exp.EQ(this=exp.ArraySize(this=exp.Anonymous(this="array_except", expressions=[needles, haystack])),
+                  expression=exp.Literal.number(0))
+
+
 def _printf_format(node: Any, control: Control) -> Any:
     """DuckDB's format('{} of {}', a, b) as printf's '%s of %s' (Spark's format_string, Trino's format)."""
     from sqlglot import exp
 
     template = node.this
+    parts = list(template.flatten()) if isinstance(template, exp.DPipe) else template.expressions \
+        if isinstance(template, exp.Concat) else [template]
+    if all(isinstance(p, exp.Literal) and p.is_string for p in parts):  # 'a {} ' || 'b {}': one template
+        template = exp.Literal.string("".join(p.this for p in parts))
     if not (isinstance(template, exp.Literal) and template.is_string):
         raise TranspileError(f"{control.file}: format() with a template that is not a literal cannot be transpiled")
     text = template.this
@@ -157,7 +197,7 @@ def _rewrite(tree: Any, control: Control, target: str) -> Any:
     """DuckDB functions that sqlglot writes wrongly or unchanged, rewritten into SQL the target runs alike."""
     from sqlglot import exp
 
-    anonymous = {"to_hours": _interval("HOUR"), "to_minutes": _interval("MINUTE")}
+    anonymous = {"to_hours": _interval("HOUR"), "to_minutes": _interval("MINUTE"), "list_has_all": _has_all}
 
     def rewrite(node: Any) -> Any:
         if isinstance(node, exp.ToDays):
@@ -179,9 +219,24 @@ def _rewrite(tree: Any, control: Control, target: str) -> Any:
             if isinstance(fmt, exp.Literal) and fmt.is_string:
                 return exp.Anonymous(this="date_format",
                                      expressions=[node.this, exp.Literal.string(_java_pattern(fmt.this, control))])
+        if isinstance(node, exp.RegexpReplace) and target == "spark":
+            replacement = node.args.get("replacement")
+            if isinstance(replacement, exp.Literal) and replacement.is_string:  # DuckDB's \1 is Java's $1
+                text = re.sub(r"\\(\d)", r"$\1", replacement.this.replace("$", "\\$"))
+                node.set("replacement", exp.Literal.string(text))
+        if isinstance(node, exp.ArrayOverlaps) and target == "spark":  # sqlglot writes DuckDB's && operator
+            return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
         return node
 
-    return tree.transform(rewrite)
+    # Children before parents (reversed pre-order), so that a rewritten node keeps its rewritten arguments.
+    for node in reversed(list(tree.walk())):
+        new = rewrite(node)
+        if new is not node:
+            if node is tree:
+                tree = new
+            else:
+                node.replace(new)
+    return tree
 
 
 def transpile_control(control: Control, target: str, variables: dict[str, Any] | None = None) -> Transpiled:
@@ -203,3 +258,37 @@ def transpile_control(control: Control, target: str, variables: dict[str, Any] |
                              f"it has {len(statements)}")
     tree = _rewrite(_bind(statements[0], control, parameter_values(control, variables)), control, target)
     return Transpiled(control, target, tree.sql(dialect=DIALECTS[target], pretty=False), None)
+
+
+def emitted_text(transpiled: Transpiled) -> str:
+    """A control's file for another engine: a header comment, then the statement (none if DuckDB-only)."""
+    import sqlglot
+
+    c = transpiled.control
+    lines = [f"-- id: {c.id}", f"-- title: {c.title}", f"-- severity: {c.severity}",
+             f"-- source: {c.home}/{c.id}.sql (DuckDB SQL), written for {transpiled.dialect} by sqlglot "
+             f"{sqlglot.__version__}"]
+    if c.parameters:
+        lines.append("-- parameters bound to their defaults: "
+                     + "; ".join(f"{p.name} {p.type} = {p.default}" for p in c.parameters))
+    if transpiled.sql is None:
+        lines.append(f"-- DuckDB-only: {transpiled.duckdb_only}")
+        return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + transpiled.sql + ";\n"
+
+
+def emit_sql(controls: list[Control], target: str, folder: str) -> tuple[int, int]:
+    """Write each control as ``folder/<benchmark>/<id>.sql`` in the target dialect, each file all or nothing;
+    returns (files written, DuckDB-only among them)."""
+    import os
+
+    from .atomic_file import write_replacing
+
+    done = duckdb_only = 0
+    for control in controls:
+        transpiled = transpile_control(control, target)
+        os.makedirs(os.path.join(folder, control.home), exist_ok=True)
+        write_replacing(os.path.join(folder, control.home, f"{control.id}.sql"), emitted_text(transpiled))
+        done += 1
+        duckdb_only += transpiled.sql is None
+    return done, duckdb_only

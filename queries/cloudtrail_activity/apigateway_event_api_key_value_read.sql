@@ -40,4 +40,6 @@ SELECT base || CASE WHEN event_name = 'GetApiKey' THEN '/apikeys/' || coalesce(r
                  coalesce(source_ip_address, 'an unknown address')) AS reason,
        account_id, event_region AS region, event_id, event_time, event_name, user_arn, source_ip_address, user_agent
 FROM events
-WHERE lower(request_parameters ->> CASE WHEN event_name = 'GetApiKey' THEN 'includeValue' ELSE 'includeValues' END) = 'true';
+-- One literal JSON key per branch (not a key chosen by CASE): a JSON path other engines can read as well.
+WHERE lower(CASE WHEN event_name = 'GetApiKey' THEN request_parameters ->> 'includeValue'
+                 ELSE request_parameters ->> 'includeValues' END) = 'true';
