@@ -224,7 +224,7 @@ def _rewrite(tree: Any, control: Control, target: str) -> Any:
             if isinstance(replacement, exp.Literal) and replacement.is_string:  # DuckDB's \1 is Java's $1
                 text = re.sub(r"\\(\d)", r"$\1", replacement.this.replace("$", "\\$"))
                 node.set("replacement", exp.Literal.string(text))
-        if isinstance(node, exp.ArrayOverlaps) and target == "spark":  # sqlglot writes DuckDB's && operator
+        if isinstance(node, exp.ArrayOverlaps):  # sqlglot writes DuckDB's && operator, which neither reads
             return exp.Anonymous(this="arrays_overlap", expressions=[node.this, node.expression])
         return node
 

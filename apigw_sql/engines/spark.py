@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 from ..catalog import Catalog, TableSpec, load_catalog
@@ -72,6 +73,8 @@ def start_session(master: str | None = None, app_name: str = "apigw-sql") -> Any
     require_pyspark()
     from pyspark.sql import SparkSession
 
+    # The controls need no Python worker; if Spark starts one, it is this interpreter (it has pyspark).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     remote = master if master and master.startswith("sc://") else (None if master else os.environ.get("SPARK_REMOTE"))
     builder = SparkSession.builder.appName(app_name)
     if remote:
@@ -118,11 +121,13 @@ def register_snapshot(session: Any, snapshot: str, catalog: Catalog | None = Non
             except Exception as exc:  # noqa: BLE001 - a prefix without files is an empty table
                 if "PATH_NOT_FOUND" not in str(exc) and "does not exist" not in str(exc):
                     raise
-        if frame is None:
-            frame = session.createDataFrame([], _file_schema(spec))
+        if frame is None:  # built in the JVM: an empty local list would start a Python worker
+            frame = session.range(0).select(*[F.lit(None).cast(_spark_type(c.type)).alias(c.name)
+                                              for c in spec.columns])
         else:
             found.append(name)
-        frame = frame.select(*[F.col(f"`{c.name}`").cast(_spark_type(c.type)).alias(c.name) for c in spec.columns])
+            frame = frame.select(*[F.col(f"`{c.name}`").cast(_spark_type(c.type)).alias(c.name)
+                                   for c in spec.columns])
         frame.createOrReplaceTempView(name)
     return found
 
