@@ -70,28 +70,21 @@ class Transpiled:
 
 def parameter_values(control: Control, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """Each parameter of the control as a Python value: the user's (text from --var, or Python data) cast to
-    the parameter's type, else the default; raises runner.ParameterError on a value that does not fit."""
+    the parameter's type as the runner casts it, else the default; raises runner.ParameterError on a value
+    that does not fit."""
     import duckdb
 
-    from .controls.runner import ParameterError, _value_sql
+    from .controls.runner import ParameterError, parameters_set
 
-    variables = variables or {}
-    values: dict[str, Any] = {}
     duck = duckdb.connect()
     try:
-        for p in control.parameters:
-            if p.name in variables:
-                expr, args = _value_sql(p, variables[p.name])
-            else:
-                expr, args = f"CAST({p.default} AS {p.type})", []
-            try:
-                values[p.name] = duck.execute(f"SELECT {expr}", args).fetchone()[0]
-            except duckdb.Error:
-                raise ParameterError(f"--var {p.name}={variables.get(p.name)}: not a {p.type} value "
-                                     f"(the default is {p.default})") from None
+        with parameters_set(duck, control, variables or {}):
+            return {p.name: duck.execute("SELECT getvariable(?)", [p.name]).fetchone()[0] for p in control.parameters}
+    except duckdb.Error as exc:
+        raise ParameterError(f"{control.id}: a parameter value does not fit its type "
+                             f"({str(exc).strip().splitlines()[0]})") from None
     finally:
         duck.close()
-    return values
 
 
 def _literal(value: Any) -> Any:

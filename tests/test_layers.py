@@ -52,6 +52,8 @@ LAYERS: dict[str, int] = {
     "apigw_sql.cloudtrail": SERVICES,
     "apigw_sql.iam": SERVICES,
     "apigw_sql.usage": SERVICES,
+    "apigw_sql.transpile": SERVICES,
+    "apigw_sql.engines": SERVICES,
     "apigw_sql.sandbox": SERVICES,
     "apigw_sql.cli": FRONT_ENDS,
     "apigw_sql.shell": FRONT_ENDS,

@@ -198,6 +198,12 @@ def _skip_finding(control: Control, account_arn: str, reason: str) -> Finding:
     return Finding(control, account_arn, "skip", reason, account, None, control.severity)
 
 
+def parameters_set(duck: Any, control: Control, values: dict[str, Any]) -> Any:
+    """A context manager: the control's parameters set as DuckDB variables in ``duck`` (the user's ``values``,
+    else the defaults) for the ``with`` block, the session's own values put back after it."""
+    return _Variables(duck, control, values)
+
+
 # ---- the run -------------------------------------------------------------------------------------
 
 def run_controls(con: Any, selection: Iterable[str | Control] | None = None,

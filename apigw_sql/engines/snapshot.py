@@ -90,16 +90,17 @@ class DuckDBSnapshotEngine:
     def execute(self, control: Any, values: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
         import duckdb
 
-        from ..controls.runner import _Variables
-        from ..engine import QueryError, _duck_message
+        from ..controls.runner import parameters_set
+        from ..engine import QueryError
 
         try:
-            with _Variables(self.duck, control, values):
+            with parameters_set(self.duck, control, values):
                 relation = self.duck.execute(control.sql)
                 columns = [d[0] for d in relation.description]
                 return columns, relation.fetchall()
         except duckdb.Error as exc:
-            raise QueryError(_duck_message(exc)) from None
+            lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+            raise QueryError(lines[0] if lines else type(exc).__name__) from None
 
     def close(self) -> None:
         self.duck.close()
