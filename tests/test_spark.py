@@ -189,3 +189,23 @@ def test_spark_master_needs_engine_spark():
     done = _cli("check", "--spark-master", "local[1]")
     assert done.returncode == 3
     assert done.stderr.strip().splitlines() == ["error: --spark-master needs --engine spark"]
+
+
+def test_emit_sql_to_an_unknown_dialect_or_onto_a_file_is_a_one_line_error(tmp_path):
+    done = _cli("controls", "--emit-sql", "oracle", str(tmp_path))
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        "error: --emit-sql oracle: name one of spark, trino, athena, e.g. --emit-sql spark out/"]
+    (tmp_path / "file").write_text("x")
+    done = _cli("controls", "--emit-sql", "spark", str(tmp_path / "file"))
+    assert done.returncode == 3 and done.stderr.strip().splitlines() == [
+        f"error: --emit-sql spark {tmp_path / 'file'}: is a file: name a folder"]
+
+
+def test_check_engine_spark_on_a_duckdb_file_says_it_reads_parquet_folders(tmp_path):
+    (tmp_path / "audit.duckdb").write_bytes(b"")
+    done = _cli("check", "--engine", "spark", "--snapshot", str(tmp_path / "audit.duckdb"))
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        f"error: --snapshot {tmp_path / 'audit.duckdb'}: --engine spark reads a Parquet snapshot folder, not a file "
+        "(write one with 'apigw-sql collect --out DIR')"]

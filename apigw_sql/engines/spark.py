@@ -142,6 +142,9 @@ class SparkEngine:
         """Start (or reuse ``session``) and register the snapshot's tables; raises SparkUnavailable or
         UserError (a snapshot folder that does not exist)."""
         if "://" not in snapshot:
+            if os.path.isfile(snapshot):
+                raise UserError(f"--snapshot {snapshot}: --engine spark reads a Parquet snapshot folder, not a file "
+                                "(write one with 'apigw-sql collect --out DIR')")
             if not os.path.isdir(snapshot):
                 raise UserError(f"--snapshot {snapshot}: no such folder (a Parquet snapshot written by "
                                 "'apigw-sql collect --out DIR')")
