@@ -51,8 +51,9 @@ DUCKDB_ONLY: dict[str, str] = {
     "iam_principal_apigateway_write_unused":
         "it filters lists with DuckDB lambdas (x -> ...) that sqlglot does not write for Spark.",
     **dict.fromkeys(["cloudtrail_event_enumeration_detected", "apigateway_event_access_denied_burst"],
-                    "Spark 4.3 fails at run time on the transpiled arg_min over a window of events "
-                    "(a ClassCastException inside Spark)."),
+                    "Spark 4.3 fails at run time on the listagg(DISTINCT ...) WITHIN GROUP (ORDER BY ...) sqlglot "
+                    "writes for its string_agg (a ClassCastException inside Spark), and its first event, DuckDB's "
+                    "arg_min, breaks ties between events of the same second unlike Spark's min_by."),
 }
 
 
