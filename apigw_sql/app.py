@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from .accounts import account_selection, split_list
 from .connection_options import ConnectionOptions
 from .errors import UserError
 
@@ -79,7 +80,11 @@ def connection_options(args: Any) -> ConnectionOptions:
         profile=args.profile, regions=parse_regions(args.regions), endpoint_url=check_endpoint_url(args.endpoint_url),
         sandbox=args.sandbox, ttl=args.ttl, max_attempts=args.max_attempts, max_wait=args.max_wait,
         rate_limit=not args.no_rate_limit, pushdown_enabled=not args.no_pushdown,
-        cloudtrail_logs=getattr(args, "cloudtrail_logs", None), access_logs=getattr(args, "access_logs", None))
+        cloudtrail_logs=getattr(args, "cloudtrail_logs", None), access_logs=getattr(args, "access_logs", None),
+        profiles=list(split_list(getattr(args, "profiles", None))) or None, role_name=getattr(args, "role_name", None),
+        accounts=list(split_list(getattr(args, "accounts", None))) or None,
+        external_id=getattr(args, "external_id", None), org=bool(getattr(args, "org", False)))
+    account_selection(options)  # a combination that cannot work is an error now, before anything starts
     for source in options.access_logs or []:
         _check_log_source("--access-logs", source)
     if options.max_attempts < 1:

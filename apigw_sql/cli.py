@@ -16,6 +16,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from .atomic_file import remove_partial  # imported now: Ctrl-C must not wait on an import
 from .app import UsageError, connection_options, open_connection
+from .accounts import DEFAULT_ORG_ROLE
 from .errors import UserError
 
 EXIT_USAGE = 3
@@ -56,6 +57,15 @@ class _Parser(argparse.ArgumentParser):
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("AWS connection")
     g.add_argument("--profile", help="AWS profile to use (default: the standard credential chain)")
+    g.add_argument("--profiles", metavar="A,B,...", help="read several accounts: one per AWS profile")
+    g.add_argument("--role-name", metavar="ROLE",
+                   help="with --accounts or --org: assume this role in each account, from the current credentials "
+                        f"(default with --org: {DEFAULT_ORG_ROLE})")
+    g.add_argument("--accounts", metavar="ID,ID,...", help="with --role-name: the 12-digit accounts to read")
+    g.add_argument("--external-id", metavar="ID", help="the external id the role's trust policy asks for")
+    g.add_argument("--org", action="store_true",
+                   help="read every ACTIVE account of the organization (Organizations ListAccounts from the "
+                        "management or a delegated administrator account), assuming --role-name in each")
     g.add_argument("--regions", help="comma-separated regions to read (default: every region enabled for the account)")
     g.add_argument("--endpoint-url", help="send every AWS call to this endpoint (AWS_ENDPOINT_URL is honoured too)")
     g.add_argument("--sandbox", action="store_true",

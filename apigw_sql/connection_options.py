@@ -13,6 +13,12 @@ class ConnectionOptions:
     """Every option of a Connection (see README "From Python"); all have defaults."""
 
     profile: str | None = None              # AWS profile; None: the standard credential chain
+    # Many accounts (apigw_sql/accounts.py); all unset: the config file's, else the one account of `profile`
+    profiles: list[str] | None = None       # one account per AWS profile
+    role_name: str | None = None            # AssumeRole into this role of each of `accounts` (or of the org's)
+    accounts: list[str] | None = None       # 12-digit account ids to assume `role_name` in
+    external_id: str | None = None          # sent with AssumeRole when the role's trust policy asks for it
+    org: bool = False                       # every ACTIVE account of the organization (Organizations ListAccounts)
     regions: list[str] | None = None        # None: every region enabled for the account
     endpoint_url: str | None = None         # send every call here (a sandbox, a proxy); None: AWS
     ttl: float = 300.0                      # seconds a fetched call is reused

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 from . import pushdown
 from .catalog import Catalog, TableSpec, load_catalog
+from .accounts import account_selection
 from .connection_options import ConnectionOptions
 from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch, ReadOnlyViolation
 from .ratelimit import Cancelled
@@ -101,7 +102,8 @@ class Connection:
                                   rate_limit=options.rate_limit, workers=options.workers,
                                   cloudtrail_logs=None if options.cloudtrail_logs is None
                                   else list(options.cloudtrail_logs),
-                                  access_logs=None if options.access_logs is None else list(options.access_logs))
+                                  access_logs=None if options.access_logs is None else list(options.access_logs),
+                                  accounts=account_selection(options))
         self.fetcher = Fetcher(self.catalog, self.config)
         self.duck = duckdb.connect(options.database)
         self.duck.execute("SET TimeZone = 'UTC'")

@@ -25,6 +25,7 @@ from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
 from .readonly import guard as _read_only_guard
 from .rowbuild import Columnar, arrow_table, build_rows, build_table, get_path, row_dicts
+from .accounts import AccountSelection, TargetResolver, configured_selection
 from .scheduler import Scheduler
 from .errors import ApigwSqlError, UserError
 
@@ -55,6 +56,10 @@ class CredentialsError(UserError, RuntimeError):
     """No usable AWS credentials."""
 
 
+class ProfileNotFoundError(CredentialsError):
+    """A named AWS profile is in no config file."""
+
+
 @dataclass
 class FetchConfig:
     profile: str | None = None
@@ -71,6 +76,8 @@ class FetchConfig:
     cloudtrail_logs: list[str] | None = None
     # API Gateway access-log files: local folders and s3://bucket/prefix URLs; None: the config file's, if any
     access_logs: list[str] | None = None
+    # The accounts to read (accounts.py); None: the config file's, else the one of `profile`
+    accounts: AccountSelection | None = None
 
 
 @dataclass
@@ -118,9 +125,12 @@ class FetchError:
     operation: str
     code: str
     message: str
+    advice: str = ""  # what to do, when the caller knows better than the code (a failed AssumeRole)
 
     @property
     def hint(self) -> str:
+        if self.advice:
+            return self.advice
         code = self.code
         if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
             return "grant the read-only permission or narrow the regions with --regions"
@@ -214,6 +224,13 @@ class QueryFetch:
             self.errors.append(err)
             self.progress.failed += 1
 
+    def account_errors(self, errors: Iterable[FetchError]) -> None:
+        """Reports accounts that cannot be read (a failed AssumeRole), each once per query."""
+        with self._lock:
+            new = [e for e in errors if e not in self.errors]
+            self.errors.extend(new)
+            self.progress.failed += len(new)
+
     def tick(self, calls: int = 0, cache_hits: int = 0, throttled: int = 0) -> None:
         with self._lock:
             self.progress.calls += calls
@@ -283,7 +300,7 @@ class Fetcher:
                                    max_wait=self.config.max_wait, max_attempts=self.config.max_attempts)
         self.log: list[CallRecord] = []
         self.cancel_event = threading.Event()
-        self._targets: list[Target] | None = None
+        self._resolver: TargetResolver | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._regions: dict[tuple[str, str], list[str]] = {}
         self._cache: dict[CallKey, CacheEntry] = {}
@@ -295,27 +312,36 @@ class Fetcher:
         self._unit = threading.local()  # the planned call of the unit this thread runs, not yet made
 
     # ---- accounts, regions, clients -------------------------------------------------------
-    def targets(self) -> list[Target]:
-        with self._lock:
-            if self._targets is None:
-                self._targets = [self._resolve_target()]
-            return self._targets
+    def targets(self, accounts: Iterable[str] | None = None) -> list[Target]:
+        """The accounts to read that can be reached, among ``accounts`` (ids; None: every one), resolved
+        on first use (accounts.py); raises CredentialsError when the current credentials fail."""
+        return self.resolver().targets(accounts)
 
     def known_targets(self) -> list[Target]:
         """The accounts resolved so far, without asking STS: a run that read only local data has none."""
         with self._lock:
-            return list(self._targets or [])
+            resolver = self._resolver
+        return resolver.known() if resolver is not None else []
 
-    def _resolve_target(self) -> Target:
+    def resolver(self) -> TargetResolver:
+        """The session's accounts (the config file's when the connection names none)."""
+        with self._lock:
+            if self._resolver is None:
+                self._resolver = TargetResolver(self, configured_selection(self.config.accounts,
+                                                                           self.config.profile))
+            return self._resolver
+
+    def _resolve_target(self, profile: str | None = None) -> Target:
+        """The account of a profile's credentials (None: the standard chain), from STS GetCallerIdentity."""
         import boto3
         import botocore.exceptions as bx
         from botocore.parsers import ResponseParserError
 
         try:
-            session = boto3.Session(profile_name=self.config.profile)
+            session = boto3.Session(profile_name=profile)
         except bx.ProfileNotFound:
-            raise CredentialsError(f"AWS profile {self.config.profile!r} not found: check ~/.aws/config "
-                                   "or run 'aws configure --profile NAME'") from None
+            raise ProfileNotFoundError(f"AWS profile {profile!r} not found: check ~/.aws/config "
+                                       "or run 'aws configure --profile NAME'") from None
         home = session.region_name or "us-east-1"
         try:
             sts = self._make_client(session, "sts", home)
@@ -333,8 +359,8 @@ class Fetcher:
                                    "AWS_PROFILE or AWS_ACCESS_KEY_ID, or try the sandbox with --sandbox") from None
         except bx.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "ClientError")
-            raise CredentialsError(f"the AWS credentials were refused ({code}): refresh them "
-                                   "(aws sso login, new keys) or pick another --profile") from None
+            raise CredentialsError(f"the AWS credentials{f' of profile {profile}' if profile else ''} were refused "
+                                   f"({code}): refresh them (aws sso login, new keys) or pick another --profile") from None
         except bx.BotoCoreError as exc:
             raise CredentialsError(f"cannot reach AWS STS ({exc}): check the network or AWS_ENDPOINT_URL") from None
         except (ResponseParserError, KeyError):  # an HTML page or other non-AWS answer: botocore cannot parse it
@@ -548,23 +574,29 @@ class Fetcher:
                 return build_table(spec, produced.items, {})
             return produced if hasattr(produced, "to_duckdb") else build_rows(spec, produced, {})
         wanted_regions = constraints.get("region")
+        wanted_accounts = constraints.get("account_id")  # other accounts are neither assumed into nor called
+        targets = self.targets(wanted_accounts)
+        query.account_errors(self.resolver().failures(wanted_accounts))
         units: list[tuple[Target, str, dict[str, Any] | None]] = []
         if spec.parent:
             parent_constraints: dict[str, set[str]] = {}
             if wanted_regions is not None:
                 parent_constraints["region"] = wanted_regions
+            if wanted_accounts is not None:
+                parent_constraints["account_id"] = wanted_accounts
             for col in spec.columns:
                 if col.pushdown == "parent" and col.name in constraints:
                     parent_constraints[col.pushdown_target] = constraints[col.name]  # type: ignore[index]
             parents = row_dicts(self.table_rows(spec.parent, parent_constraints, query))
-            targets = {t.account_id: t for t in self.targets()}
+            by_account = {t.account_id: t for t in targets}
             for row in parents:
-                if all(str(row.get(c)) in vals for c, vals in parent_constraints.items()):
-                    units.append((targets[row["account_id"]], row["region"], row))
+                if all(str(row.get(c)) in vals for c, vals in parent_constraints.items()) \
+                        and row["account_id"] in by_account:
+                    units.append((by_account[row["account_id"]], row["region"], row))
         elif spec.scope == "global":  # IAM answers the same in every region: one unit per account
-            units = [(target, target.home_region, None) for target in self.targets()]
+            units = [(target, target.home_region, None) for target in targets]
         else:
-            for target in self.targets():
+            for target in targets:
                 for region in self.regions(target, spec.service or "", query):
                     if wanted_regions is None or region in wanted_regions:
                         units.append((target, region, None))
@@ -651,6 +683,8 @@ class Fetcher:
         self.cancel_event.set()
         self.scheduler.close()
         self._pool.shutdown()
+        if self._resolver is not None:
+            self._resolver.close()
 
     def clear_cache(self, table: str | None = None) -> None:
         """Forget cached calls: all, or those a table read (a derived table's: its parent's)."""
