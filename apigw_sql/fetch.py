@@ -25,7 +25,7 @@ from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
 from .readonly import guard as _read_only_guard
 from .rowbuild import Columnar, arrow_table, build_rows, build_table, get_path, row_dicts
-from .accounts import AccountSelection, TargetResolver, configured_selection
+from .accounts import ACCOUNTS_TABLE, AccountSelection, TargetResolver, configured_selection
 from .scheduler import Scheduler
 from .errors import ApigwSqlError, UserError
 
@@ -150,6 +150,8 @@ class FetchError:
         return "see the error message; the answer lacks what this call would have returned"
 
     def line(self) -> str:
+        if self.table == ACCOUNTS_TABLE:  # the account itself could not be reached: nothing of it was read
+            return f"warning: account {self.account_id}: {self.operation} failed: {self.code}: {self.message} ({self.hint})"
         where = f" in {self.account_id}/{self.region}" if self.account_id.strip("-") else ""  # local files: nowhere
         return f"warning: {self.table}: {self.operation} failed{where}: {self.code}: {self.message} ({self.hint})"
 

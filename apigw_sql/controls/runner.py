@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from .control import SEVERITIES, STATUSES, Control, Parameter
+from ..accounts import ACCOUNTS_TABLE
 from ..errors import UserError
 
 REQUIRED_COLUMNS = ("resource", "status", "reason", "account_id", "region")
@@ -373,6 +374,8 @@ def _errors_of(errors: Sequence[Any], tables: Sequence[str], con: Any, planned: 
     relevant = _with_parents(tables, con)
     if any(c.pushdown == "provider" for name in tables for c in con.catalog[name].columns):
         relevant |= {e.table for e in errors if e.table not in planned}
+    if any(name in con.catalog and con.catalog[name].scope != "local" for name in relevant):
+        relevant.add(ACCOUNTS_TABLE)  # an account that cannot be reached blinds every control that reads AWS
     return [e for e in errors if e.table in relevant]
 
 
@@ -387,6 +390,12 @@ def _fetch_error_findings(control: Control, errors: Sequence[Any], con: Any) -> 
         if key in seen:
             continue
         seen.add(key)
+        if err.table == ACCOUNTS_TABLE:
+            findings.append(Finding(control, f"arn:{partition}:::{err.account_id}", "error",
+                                    f"Could not read account {err.account_id}: {err.operation} failed with {err.code} "
+                                    f"({err.message}); the control is not judged there.", err.account_id, None,
+                                    control.severity, {"table": err.table}))
+            continue
         findings.append(Finding(control, f"arn:{partition}:::{err.account_id}", "error",
                                 f"Could not read {err.table} in account {err.account_id}, region {err.region}: "
                                 f"{err.operation} failed with {err.code} ({err.message}); the control is not "
