@@ -327,7 +327,16 @@ class TargetResolver:
         extra: dict[str, Any] = {"RoleSessionName": ROLE_SESSION_NAME}
         if self.selection.external_id is not None:
             extra["ExternalId"] = self.selection.external_id
-        return AssumeRoleCredentialFetcher(client_creator, base.session.get_credentials(), role_arn, extra_args=extra)
+        # No cache of its own: the RefreshableCredentials built on it decide when to renew, and then it asks STS.
+        return AssumeRoleCredentialFetcher(client_creator, base.session.get_credentials(), role_arn,
+                                           extra_args=extra, cache=_NoCache())
+
+
+class _NoCache(dict):  # type: ignore[type-arg]
+    """A credential cache that keeps nothing."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
 
 
 def _assumed_session(credential_fetcher: Any, first: dict[str, Any], profile: str | None, region: str) -> Any:

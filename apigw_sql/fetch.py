@@ -303,6 +303,7 @@ class Fetcher:
         self.log: list[CallRecord] = []
         self.cancel_event = threading.Event()
         self._resolver: TargetResolver | None = None
+        self._targets: list[Target] | None = None  # set: exactly these accounts, resolved (relabelled by tests)
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._regions: dict[tuple[str, str], list[str]] = {}
         self._cache: dict[CallKey, CacheEntry] = {}
@@ -317,12 +318,16 @@ class Fetcher:
     def targets(self, accounts: Iterable[str] | None = None) -> list[Target]:
         """The accounts to read that can be reached, among ``accounts`` (ids; None: every one), resolved
         on first use (accounts.py); raises CredentialsError when the current credentials fail."""
+        if self._targets is not None:
+            return [t for t in self._targets if accounts is None or t.account_id in set(accounts)]
         return self.resolver().targets(accounts)
 
     def known_targets(self) -> list[Target]:
         """The accounts resolved so far, without asking STS: a run that read only local data has none."""
         with self._lock:
-            resolver = self._resolver
+            resolver, given = self._resolver, self._targets
+        if given is not None:
+            return list(given)
         return resolver.known() if resolver is not None else []
 
     def resolver(self) -> TargetResolver:

@@ -108,7 +108,8 @@ def lookup_events(store: MemoryEventStore, region: str, params: dict[str, Any],
             break
         if not matches(stored.record):
             continue
-        if account is not None and stored.record.get("recipientAccountId", account) != account:
+        if account is not None and stored.record.get("recipientAccountId", account) != account \
+                and not store.is_planted(stored.record.get("eventID")):
             continue
         if len(page) == int(max_results):
             has_more = True
