@@ -21,6 +21,8 @@ duration renews them before they expire.
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
 import threading
 import time
@@ -182,7 +184,9 @@ class TargetResolver:
     def known(self) -> list[Target]:
         """The accounts resolved so far, without asking anything."""
         with self._lock:
-            futures = ([self._base] if self._base is not None else []) + list(self._by_key.values())
+            # The caller's own account is read unless it is only the source of --role-name --accounts.
+            base_read = self._base is not None and (not self.selection.many or self.selection.org)
+            futures = ([self._base] if base_read else []) + list(self._by_key.values())
         seen: dict[str, Target] = {}
         for future in futures:
             if future.done() and future.exception() is None and future.result() is not None:
@@ -299,7 +303,7 @@ class TargetResolver:
             raise error
         message = " ".join(str(message).split())[:300] if message else None
         fetcher.note(CallRecord(table=ACCOUNTS_TABLE, service="sts", operation="AssumeRole", account_id=account,
-                                region=base.home_region, params=f'{{"RoleArn": "{role_arn}"}}', started_at=_now(),
+                                region=base.home_region, params=json.dumps({"RoleArn": role_arn}), started_at=_now(),
                                 duration_ms=(time.monotonic() - started) * 1000, items=0 if code else 1,
                                 throttled_retries=outcome.attempts - 1, error_code=code, error_message=message))
         if code is not None:
@@ -332,6 +336,15 @@ class TargetResolver:
                                            extra_args=extra, cache=_NoCache())
 
 
+@functools.lru_cache(maxsize=1)
+def _shared_loader() -> Any:
+    """One botocore data loader for every assumed-role session: each would otherwise read and parse the
+    service models again (tens of milliseconds per service and account, under the client lock)."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
 class _NoCache(dict):  # type: ignore[type-arg]
     """A credential cache that keeps nothing."""
 
@@ -356,5 +369,6 @@ def _assumed_session(credential_fetcher: Any, first: dict[str, Any], profile: st
             return credentials
 
     core = botocore.session.Session(profile=profile)
+    core.register_component("data_loader", _shared_loader())  # service models parsed once, not once per account
     core.get_component("credential_provider").insert_before("env", _AssumedRole())
     return boto3.Session(botocore_session=core, region_name=region)

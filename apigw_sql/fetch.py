@@ -330,6 +330,12 @@ class Fetcher:
             return list(given)
         return resolver.known() if resolver is not None else []
 
+    def account_failures(self, accounts: Iterable[str] | None = None) -> list[FetchError]:
+        """Why accounts among ``accounts`` (None: all) could not be reached, one FetchError each."""
+        with self._lock:
+            resolver = self._resolver
+        return resolver.failures(accounts) if resolver is not None and self._targets is None else []
+
     def resolver(self) -> TargetResolver:
         """The session's accounts (the config file's when the connection names none)."""
         with self._lock:
@@ -583,7 +589,7 @@ class Fetcher:
         wanted_regions = constraints.get("region")
         wanted_accounts = constraints.get("account_id")  # other accounts are neither assumed into nor called
         targets = self.targets(wanted_accounts)
-        query.account_errors(self.resolver().failures(wanted_accounts))
+        query.account_errors(self.account_failures(wanted_accounts))
         units: list[tuple[Target, str, dict[str, Any] | None]] = []
         if spec.parent:
             parent_constraints: dict[str, set[str]] = {}

@@ -76,7 +76,7 @@ def _event(record: dict[str, Any], moment: datetime) -> dict[str, Any]:
 def lookup_events(store: MemoryEventStore, region: str, params: dict[str, Any],
                   now: datetime | None = None, account: str | None = None) -> dict[str, Any]:
     """The LookupEvents response for `params` (the JSON request body) in `region`: of `account`'s events
-    when given (each account sees its own history, as on AWS)."""
+    when given (each account sees its own history, as on AWS; events planted by tests are everyone's)."""
     now = now or datetime.now(timezone.utc)
     attributes = params.get("LookupAttributes") or []
     if len(attributes) > 1:
