@@ -28,6 +28,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import UserError
@@ -217,7 +218,7 @@ class TargetResolver:
             try:
                 # One profile in --profiles is --profile.
                 profile = self.selection.profiles[0] if self.selection.profiles else self.fetcher.config.profile
-                future.set_result(self.fetcher._resolve_target(profile))
+                future.set_result(self.fetcher.caller_target(profile))
             except BaseException as error:  # noqa: BLE001 - every waiter gets the same error
                 future.set_exception(error)
                 with self._lock:
@@ -267,7 +268,7 @@ class TargetResolver:
         from .fetch import CredentialsError, FetchError, ProfileNotFoundError
 
         try:
-            target = self.fetcher._resolve_target(profile)
+            target = self.fetcher.caller_target(profile)
         except ProfileNotFoundError:
             raise  # a typo in the command: the whole run stops with the one-line error
         except CredentialsError as error:
@@ -282,14 +283,14 @@ class TargetResolver:
         """A Target for ``account`` through AssumeRole (the caller's own account: its own credentials)."""
         import botocore.exceptions as bx
 
-        from .fetch import CallRecord, FetchError, Target, _now
+        from .fetch import CallRecord, FetchError, Target
 
         if account == base.account_id:
             return base
         role_arn = f"arn:{base.partition}:iam::{account}:role/{self.selection.role}"
         fetcher = self.fetcher
         credential_fetcher = self._credential_fetcher(base, role_arn)
-        started = time.monotonic()
+        started, started_at = time.monotonic(), datetime.now(timezone.utc).replace(tzinfo=None)
         outcome = fetcher.scheduler.send("sts", "AssumeRole", base.account_id, base.home_region,
                                          credential_fetcher.fetch_credentials, fetcher.cancel_event)
         error = outcome.error
@@ -303,7 +304,7 @@ class TargetResolver:
             raise error
         message = " ".join(str(message).split())[:300] if message else None
         fetcher.note(CallRecord(table=ACCOUNTS_TABLE, service="sts", operation="AssumeRole", account_id=account,
-                                region=base.home_region, params=json.dumps({"RoleArn": role_arn}), started_at=_now(),
+                                region=base.home_region, params=json.dumps({"RoleArn": role_arn}), started_at=started_at,
                                 duration_ms=(time.monotonic() - started) * 1000, items=0 if code else 1,
                                 throttled_retries=outcome.attempts - 1, error_code=code, error_message=message))
         if code is not None:
@@ -326,7 +327,7 @@ class TargetResolver:
         home = base.home_region
 
         def client_creator(service: str, **keys: Any) -> Any:
-            return self.fetcher._make_client(boto3.Session(region_name=home, **keys), service, home)
+            return self.fetcher.make_client(boto3.Session(region_name=home, **keys), service, home)
 
         extra: dict[str, Any] = {"RoleSessionName": ROLE_SESSION_NAME}
         if self.selection.external_id is not None:

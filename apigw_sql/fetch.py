@@ -344,7 +344,7 @@ class Fetcher:
                                                                            self.config.profile))
             return self._resolver
 
-    def _resolve_target(self, profile: str | None = None) -> Target:
+    def caller_target(self, profile: str | None = None) -> Target:
         """The account of a profile's credentials (None: the standard chain), from STS GetCallerIdentity."""
         import boto3
         import botocore.exceptions as bx
@@ -357,7 +357,7 @@ class Fetcher:
                                        "or run 'aws configure --profile NAME'") from None
         home = session.region_name or "us-east-1"
         try:
-            sts = self._make_client(session, "sts", home)
+            sts = self.make_client(session, "sts", home)
         except ValueError as exc:  # "Invalid endpoint: ..." from an endpoint that is not a URL
             raise CredentialsError(f"{exc}: give the endpoint as a URL, e.g. http://127.0.0.1:5000") from None
         started = time.monotonic()
@@ -387,7 +387,9 @@ class Fetcher:
                                 duration_ms=(time.monotonic() - started) * 1000, items=1, throttled_retries=0))
         return target
 
-    def _make_client(self, session: Any, service: str, region: str) -> Any:
+    def make_client(self, session: Any, service: str, region: str) -> Any:
+        """A client of `session` as every call of the session needs it: no botocore retries, the
+        read-only guard, broken answers refused (accounts.py makes AssumeRole's STS clients with it)."""
         from botocore.config import Config
 
         # No botocore retries: they would bypass the scheduler's buckets; it retries every call itself.
@@ -408,7 +410,7 @@ class Fetcher:
         with self._lock:
             client = self._clients.get(key)
         if client is None:
-            client = self._make_client(target.session, service, region)
+            client = self.make_client(target.session, service, region)
             with self._lock:
                 client = self._clients.setdefault(key, client)
         return client
