@@ -190,7 +190,8 @@ class TargetResolver:
             futures = ([self._base] if base_read else []) + list(self._by_key.values())
         seen: dict[str, Target] = {}
         for future in futures:
-            if future.done() and future.exception() is None and future.result() is not None:
+            if future.done() and not future.cancelled() and future.exception() is None \
+                    and future.result() is not None:
                 target = future.result()
                 seen.setdefault(target.account_id, target)
         return list(seen.values())

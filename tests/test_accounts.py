@@ -103,6 +103,19 @@ def test_account_id_is_pushed_down_no_other_account_is_assumed_into_or_called(co
     assert sorted(set(calls_by_account(con)[MANAGEMENT])) == ["GetCallerIdentity", "ListAccounts"]
 
 
+def test_a_failed_list_accounts_is_reported_and_the_caller_still_read(connect, sandbox):
+    fault = sandbox.add_fault(service="organizations", operation="ListAccounts", code="AccessDeniedException",
+                              count=1)
+    try:
+        result = connect(org=True).sql(APIS)
+    finally:
+        sandbox.remove_fault(fault)
+    assert {r[0] for r in result.rows} == {MANAGEMENT}
+    [error] = result.errors
+    assert (error.account_id, error.operation, error.code) == (MANAGEMENT, "ListAccounts", "AccessDeniedException")
+    assert "management account or a delegated administrator" in error.line()
+
+
 def test_each_account_has_its_own_rate_buckets(connect):
     con = connect(org=True, rate_limit=True)
     con.sql("SELECT * FROM aws_api_gateway_rest_api")

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "apigw_sql.ratelimit": CORE,
     "apigw_sql.scheduler": CORE,
     "apigw_sql.fetch": CORE,
+    "apigw_sql.accounts": CORE,  # which accounts the fetcher reads, and their credentials
     "apigw_sql.engine": CORE,
     "apigw_sql.derived": CORE,
     "apigw_sql.linked": CORE,

@@ -391,8 +391,10 @@ def _fetch_error_findings(control: Control, errors: Sequence[Any], con: Any) -> 
             continue
         seen.add(key)
         if err.table == ACCOUNTS_TABLE:
+            what = ("Could not list the organization's accounts from account" if err.operation == "ListAccounts"
+                    else "Could not read account")  # ListAccounts: the other accounts are unknown, not unread
             findings.append(Finding(control, f"arn:{partition}:::{err.account_id}", "error",
-                                    f"Could not read account {err.account_id}: {err.operation} failed with {err.code} "
+                                    f"{what} {err.account_id}: {err.operation} failed with {err.code} "
                                     f"({err.message}); the control is not judged there.", err.account_id, None,
                                     control.severity, {"table": err.table}))
             continue
