@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import TYPE_CHECKING, Any, Iterator
-
-if TYPE_CHECKING:
-    from .seed import _Seeder
+from typing import Any, Iterator
 
 MEMBER_ACCOUNT_ID = "210987654321"
 MEMBER_ACCOUNT_NAME = "shop-partners"
@@ -44,8 +41,8 @@ def _account_id_for_next_account(account_id: str) -> Iterator[None]:
         utils.make_random_account_id = original
 
 
-def seed_accounts(s: _Seeder, management_account: str) -> dict[str, Any]:
-    """Creates the organization, its member account, the member's roles and estate; returns
+def seed_accounts(s: Any, management_account: str) -> dict[str, Any]:
+    """With seed.py's seeder `s` (clients by service, region and access key), creates the organization, its member account, the member's roles and estate; returns
     {"organization": ID, "management": ID, "members": {ID: {"name": ..., "rest_apis": {name: id}}}}."""
     org = s.client("organizations", REGION)
     organization = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
@@ -62,7 +59,7 @@ def seed_accounts(s: _Seeder, management_account: str) -> dict[str, Any]:
             "members": {member: {"name": MEMBER_ACCOUNT_NAME, "rest_apis": _member_estate(s, key)}}}
 
 
-def _member_estate(s: _Seeder, key: str) -> dict[str, str]:
+def _member_estate(s: Any, key: str) -> dict[str, str]:
     ag = s.client("apigateway", REGION, key)
     api = ag.create_rest_api(name="partner-payouts-api", description="Payouts to partners",
                              endpointConfiguration={"types": ["REGIONAL"]})
