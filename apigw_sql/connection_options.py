@@ -24,6 +24,10 @@ class ConnectionOptions:
     cloudtrail_logs: list[str] | None = None  # CloudTrail log folders / s3:// prefixes; None: the config file's
     access_logs: list[str] | None = None    # API Gateway access-log folders / s3:// prefixes (--access-logs)
     database: str = ":memory:"              # the DuckDB database the session works in
+    # A snapshot written by `apigw-sql collect` (a DuckDB file or a Parquet folder): the session reads every
+    # AWS and log table from it and makes no AWS call at all. An s3:// snapshot is downloaded first by
+    # apigw_sql.app.open_connection; a Connection given one refuses it.
+    snapshot: str | None = None
     # Start the local sandbox and point endpoint_url at it: done by apigw_sql.app.open_connection, which
     # owns the sandbox's lifetime; a Connection given sandbox=True refuses it.
     sandbox: bool = False

@@ -22,6 +22,7 @@ from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
 from .errors import UserError, unknown_table
 from .rowbuild import arrow_table
+from .snapshot_files import OpenedSnapshot, open_snapshot
 from .types import COLUMN_TYPES
 
 # sqlglot logs "Falling back to parsing as a 'Command'" for statements it does not model (LOAD, CALL):
@@ -105,6 +106,14 @@ class Connection:
         self.fetcher = Fetcher(self.catalog, self.config)
         self.duck = duckdb.connect(options.database)
         self.duck.execute("SET TimeZone = 'UTC'")
+        # On a snapshot every AWS and log table is a view over it: none is fetched, no AWS call is made.
+        self.snapshot: OpenedSnapshot | None = None
+        if options.snapshot:
+            try:
+                self.snapshot = open_snapshot(self.duck, options.snapshot, self.catalog)
+            except BaseException:
+                self.duck.close()
+                raise
         self.pushdown_enabled = options.pushdown_enabled
         # Reentrant: a fetch's on_loaded callback may run statements on the tables loaded so far.
         self._lock = threading.RLock()
@@ -178,7 +187,7 @@ class Connection:
         whole in any merged plan), so that the calls start at once; ``fetch`` of the plan then finds
         them made or in flight. Its errors are reported by that ``fetch``, which retries failed calls.
         """
-        if use.constraints or use.bounds or self.catalog[use.name].scope == "local":
+        if use.constraints or use.bounds or self.catalog[use.name].scope == "local" or self._from_snapshot(use.name):
             return
 
         def run() -> None:
@@ -190,7 +199,9 @@ class Connection:
         threading.Thread(target=run, name=f"apigw-sql-prefetch-{use.name}", daemon=True).start()
 
     def prefetch_targets(self) -> None:
-        """Starts resolving the accounts to read (credentials, STS) in the background."""
+        """Starts resolving the accounts to read (credentials, STS) in the background (not on a snapshot)."""
+        if self.snapshot is not None:
+            return
         def run() -> None:
             try:
                 self.fetcher.targets()
@@ -233,6 +244,10 @@ class Connection:
         return list(self.fetcher.log)
 
     # ---- internals -------------------------------------------------------------------------
+    def _from_snapshot(self, name: str) -> bool:
+        """Whether the table is read from the session's snapshot (never fetched)."""
+        return self.snapshot is not None and name in self.snapshot.served
+
     def _declare_catalog(self) -> None:
         """Every catalog table as an empty, typed and described DuckDB table, so that SHOW TABLES,
         information_schema and duckdb_tables() list the catalogue (as BI tools discover tables) before
@@ -393,6 +408,12 @@ class Connection:
         query = QueryFetch(on_progress)
         if on_progress is not None:  # hand the live counters over now: the first call may take a while
             on_progress(query.progress)
+        if self.snapshot is not None:  # the snapshot's tables are loaded already (views over it)
+            served = [name for name in uses if self._from_snapshot(name)]
+            uses = {name: use for name, use in uses.items() if name not in served}
+            if on_loaded is not None:
+                for name in served:
+                    on_loaded(name, query)
         remote = [u for u in uses.values() if self.catalog[u.name].scope != "local"]
         local = [u for u in uses.values() if self.catalog[u.name].scope == "local"]
         rows: dict[str, Any] = {}
