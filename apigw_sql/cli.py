@@ -502,15 +502,30 @@ def cmd_check(args: argparse.Namespace) -> int:
         problem = writable_problem(path)  # before the run, not after minutes of fetching
         if problem:
             raise UsageError(f"--export {path}: {problem}")
+    if args.fail_on_new and not args.baseline:
+        raise UsageError("--fail-on-new compares with a previous run: give it with --baseline REPORT.json|SNAPSHOT")
+    if args.baseline and not args.baseline.startswith("s3://") and not os.path.exists(args.baseline):
+        raise UsageError(f"--baseline {args.baseline}: no such file or folder (a 'check -o json' report or a "
+                         "snapshot written by 'apigw-sql collect')")
     severities = [s.strip().lower() for s in args.severity.split(",") if s.strip()] if args.severity else None
     options = CheckOptions(names=args.names, severities=severities, where=args.where, variables=variables,
                            mutelist=args.mutelist, controls_dirs=args.controls_dir)
     try:
         prepared = prepare_check(options)
+        from .controls.baseline import apply_baseline, baseline_records, is_snapshot
+
+        # A JSON report is read before the run (a mistake fails fast); a snapshot is checked after it.
+        previous = baseline_records(args.baseline, prepared) \
+            if args.baseline and not is_snapshot(args.baseline) else None
         with open_connection(connection_options(args), registry=_OPEN) as con:
             line = _with_regions(progress_line(args), con)
             with line:
                 report = run_check(con, prepared, on_progress=line.update)
+        if args.baseline:
+            if previous is None:
+                previous = baseline_records(args.baseline, prepared)
+            apply_baseline(report, previous, args.baseline)
+            report.fail_on_new = args.fail_on_new
     except Cancelled:
         raise KeyboardInterrupt() from None
     for warning in report.warnings:
