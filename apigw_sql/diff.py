@@ -7,7 +7,7 @@ region it appears in, under one ARN):
 - the others, by the columns that name one row, from their table files (``KEYS`` below); a table missing
   there is compared row by row (whole rows: only added and removed, never changed).
 
-Only tables both snapshots hold are compared; the others are named in a warning (a table collected into
+Only tables both snapshots hold are compared (not the fetch log: each run's calls differ by nature); the others are named in a warning (a table collected into
 one snapshot only would otherwise look wholly added or removed).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from .catalog import Catalog, load_catalog
 from .connection_options import ConnectionOptions
-from .snapshot_files import SnapshotError, open_snapshot, quote, snapshot_tables
+from .snapshot_files import FETCH_LOG, SnapshotError, open_snapshot, quote, snapshot_tables
 
 # The key of each table without an arn column (besides account_id and region).
 KEYS: dict[str, tuple[str, ...]] = {
@@ -83,7 +83,7 @@ def diff_snapshots(old: str, new: str, *, profile: str | None = None, endpoint_u
             if one_sided:
                 outcome.warnings.append(f"not compared, as only one snapshot holds them: {', '.join(one_sided)}")
             for table in snapshot_tables(catalog):
-                if table in held:
+                if table in held and table != FETCH_LOG:  # the calls of each run differ by nature
                     outcome.keys[table] = key_columns(catalog, table)
                     try:
                         outcome.rows += _diff_table(duck, catalog, table, outcome.keys[table])

@@ -28,7 +28,7 @@ from typing import Any, Callable
 from . import __version__
 from .atomic_file import PARTIAL
 from .errors import UserError, unknown_table
-from .snapshot_files import (SNAPSHOT_COLUMNS, SNAPSHOT_TABLE, SnapshotError, literal, partition_columns, quote,
+from .snapshot_files import (FETCH_LOG, SNAPSHOT_COLUMNS, SNAPSHOT_TABLE, SnapshotError, literal, partition_columns, quote,
                              snapshot_kind, snapshot_tables, typed_select)
 from .types import COLUMN_TYPES
 
@@ -53,19 +53,20 @@ class CollectResult:
 
 
 def resolve_tables(catalog: Any, names: list[str] | None) -> list[str]:
-    """The tables to collect: those named (checked), or every snapshot table of the catalogue."""
+    """The tables to collect: those named (checked), or every snapshot table of the catalogue; the fetch log
+    always, last (it is loaded after the others, so it holds the run's calls)."""
     collectable = snapshot_tables(catalog)
     if not names:
-        return collectable
+        return [n for n in collectable if n != FETCH_LOG] + [FETCH_LOG]
     chosen: list[str] = []
     for name in names:
         if name not in catalog:
             raise UserError(unknown_table(name, collectable) + " ('apigw-sql tables' lists them)")
         if name not in collectable:
             raise UserError(f"{name} describes apigw-sql itself, not your estate: it is not collected")
-        if name not in chosen:
+        if name not in chosen and name != FETCH_LOG:
             chosen.append(name)
-    return chosen
+    return chosen + [FETCH_LOG]
 
 
 def check_destination(out: str) -> str:

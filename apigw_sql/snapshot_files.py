@@ -35,6 +35,7 @@ SNAPSHOT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("errors", "JSON", "The fetch errors of the account: a JSON array of {table, region, operation, code, "
                        "message}; [] when every call answered."),
 )
+FETCH_LOG = "apigw_sql_fetch_log"
 PARTITION_COLUMNS = ("account_id", "region")
 # File names that make a path a DuckDB-file snapshot; anything else (or an existing folder) is a Parquet folder.
 DUCKDB_SUFFIXES = (".duckdb", ".db", ".ddb")
@@ -60,7 +61,7 @@ class OpenedSnapshot:
         """The sentence a front end prints when catalogue tables are not in the snapshot."""
         if not self.missing:
             return None
-        names = ", ".join(self.missing[:8]) + (f" and {len(self.missing) - 8} more" if len(self.missing) > 8 else "")
+        names = ", ".join(self.missing)
         return (f"the snapshot {self.path} does not hold {len(self.missing)} table(s) of the catalogue, which read "
                 f"as empty: {names} (collect them with 'apigw-sql collect TABLE ... --out {self.path}')")
 
@@ -82,10 +83,10 @@ def snapshot_kind(path: str) -> str:
 
 
 def snapshot_tables(catalog: Catalog) -> list[str]:
-    """The catalogue tables a snapshot can hold: every AWS and log table; not the tool's own introspection
-    tables (``apigw_sql_*``: the catalogue, the controls, this session's fetch log), which describe the
-    running tool rather than the estate."""
-    return [name for name in catalog if not name.startswith("apigw_sql_")]
+    """The catalogue tables a snapshot holds: every AWS and log table, and ``apigw_sql_fetch_log`` (the calls
+    that made it: controls read it to know which accounts and regions were listed); not the tables that
+    describe the tool itself (``apigw_sql_tables``, ``apigw_sql_columns``, ``apigw_sql_controls``)."""
+    return [name for name in catalog if not name.startswith("apigw_sql_") or name == FETCH_LOG]
 
 
 def partition_columns(columns: list[str] | tuple[str, ...]) -> list[str]:
