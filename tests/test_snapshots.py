@@ -207,3 +207,26 @@ def test_collect_to_s3_and_read_it_back(sandbox, tmp_path):
     done = cli("query", "--snapshot", url, "--endpoint-url", sandbox.endpoint_url, "-o", "csv",
                "SELECT count(*) AS n FROM aws_api_gateway_stage")
     assert done.returncode == 0 and done.stdout.splitlines() == ["n", "6"], done.stderr
+
+
+@pytest.mark.parametrize("name", ["estate", "estate.duckdb"])
+def test_ctrl_c_during_collect_leaves_the_previous_snapshot_whole(sandbox, tmp_path, name):
+    import signal
+    import time
+
+    out = tmp_path / name
+    assert cli("collect", *TABLES, "--out", str(out), *sandbox_args(sandbox)).returncode == 0
+    before = tree_digest(out) if out.is_dir() else hashlib.sha256(out.read_bytes()).hexdigest()
+    sandbox.set_delay(12.0, service="apigateway", operation="GetStages")
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "apigw_sql.cli", "collect", *TABLES, "--out", str(out),
+                                 *sandbox_args(sandbox)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3.0)  # the slow calls are on the wire by then
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=12)
+    finally:
+        sandbox.clear_delays()
+    assert proc.returncode == 130 and err.splitlines()[-1] == "cancelled", err
+    after = tree_digest(out) if out.is_dir() else hashlib.sha256(out.read_bytes()).hexdigest()
+    assert after == before and leftovers(tmp_path) == []
