@@ -230,3 +230,15 @@ def test_ctrl_c_during_collect_leaves_the_previous_snapshot_whole(sandbox, tmp_p
     assert proc.returncode == 130 and err.splitlines()[-1] == "cancelled", err
     after = tree_digest(out) if out.is_dir() else hashlib.sha256(out.read_bytes()).hexdigest()
     assert after == before and leftovers(tmp_path) == []
+
+
+def test_the_shell_runs_on_a_snapshot_with_no_aws(full_snapshot):
+    out, live, _ = full_snapshot
+    no_credentials = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_ENDPOINT_URL": UNREACHABLE,
+                      "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    script = ".output csv\nSELECT count(*) AS stages FROM aws_api_gateway_stage;\n"
+    done = subprocess.run([sys.executable, "-m", "apigw_sql.cli", "shell", "--snapshot", str(out)], input=script,
+                          capture_output=True, text=True, env={**os.environ, **no_credentials}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    expected = live.sql("SELECT count(*) FROM aws_api_gateway_stage").rows[0][0]
+    assert f"stages\n{expected}\n" in done.stdout
