@@ -9,7 +9,7 @@ Where ``collect`` writes is decided by the path (``snapshot_files.snapshot_kind`
   accounts it read (and theirs in ``apigw_sql_snapshot``), so one collect per account (a shard) can run
   anywhere, at any time, into one folder: the partitions form one dataset. Everything is written into a
   staging folder beside the target first; only once every table is written are the account folders swapped
-  in, each by a rename, the metadata last. A failed or cancelled run leaves the folder as it was.
+  in, each in one atomic step (renameat2's RENAME_EXCHANGE on Linux; two renames elsewhere), the metadata last. A failed or cancelled run leaves the folder as it was.
 - ``s3://bucket/prefix``: the Parquet folder, staged locally, then uploaded with a plain S3 client of the
   user's credentials (not the audit's read-only-guarded one: this is the one write apigw-sql makes, to the
   user's own destination). Per account folder the new files are uploaded before the old ones are deleted.
@@ -279,11 +279,31 @@ def _publish_local(staging: str, out: str, tables: dict[str, bool], accounts: li
         os.makedirs(os.path.join(out, table), exist_ok=True)  # collected: present even with no rows
         for unit in _units(staging, table, accounts, tables[table]):
             new, old = os.path.join(staging, unit), os.path.join(out, unit)
+            if os.path.exists(old) and os.path.exists(new) and _exchange(new, old):
+                continue  # swapped in one step: the previous folder is now in staging, removed with it
             if os.path.exists(old):
                 os.rename(old, os.path.join(trash, uuid.uuid4().hex))
             if os.path.exists(new):
                 os.makedirs(os.path.dirname(old), exist_ok=True)
                 os.rename(new, old)
+
+
+def _exchange(first: str, second: str) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE), so that a reader sees the old
+    folder or the new one, never neither; False where the system cannot (the caller renames twice)."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0
 
 
 # ---- S3 -------------------------------------------------------------------------------------------
