@@ -177,6 +177,8 @@ def open_snapshot(duck: Any, path: str, catalog: Catalog, schema: str = "main", 
         select = typed_select(wanted, available, source) if source else \
             typed_select(wanted, set(), "(SELECT 1) WHERE false")
         duck.execute(f"CREATE OR REPLACE VIEW {quote(schema)}.{quote(name)} AS {select}")
+        description = catalog[name].description if name in catalog else "What each collect run read, per account."
+        duck.execute(f"COMMENT ON VIEW {quote(schema)}.{quote(name)} IS {literal(description)}")
     accounts: list[str] = []
     recorded: set[str] = set()
     if SNAPSHOT_TABLE in sources:
