@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -79,6 +80,10 @@ def test_new_and_resolved_findings_in_every_format(snapshot, report):
     assert states[(resolved["control_id"], GONE)] == "absent"
     assert states[(left_out["control_id"], left_out["resource"])] == "new"
     assert set(states.values()) == {"new", "unchanged", "absent"}
+    html = cli(*base, "-o", "html").stdout
+    assert '<section id="baseline">' in html and "1 new alarm (marked new below), 1 resolved" in html and GONE in html
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html).group(1))
+    assert len(data["new"]) == sum(1 for r in rows if r["baseline"] == "new" and r["status"] != "alarm") + 1
     ocsf = json.loads(cli(*base, "-o", "ocsf").stdout)
     assert [e["status"] for e in ocsf if e["resources"][0]["uid"] == GONE] == ["Resolved"]
 
