@@ -3,6 +3,7 @@ all or nothing; `--snapshot` reads one with no AWS call at all; the controls run
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -242,3 +243,19 @@ def test_the_shell_runs_on_a_snapshot_with_no_aws(full_snapshot):
     assert done.returncode == 0, done.stderr
     expected = live.sql("SELECT count(*) FROM aws_api_gateway_stage").rows[0][0]
     assert f"stages\n{expected}\n" in done.stdout
+
+
+def test_fetch_errors_are_recorded_in_the_snapshot_and_exit_1(sandbox, tmp_path):
+    out = tmp_path / "partial.duckdb"
+    sandbox.add_fault(service="apigateway", region="eu-west-1", operation="GetStages", code="AccessDeniedException",
+                      status=403)
+    try:
+        done = cli("collect", *TABLES, "--out", str(out), *sandbox_args(sandbox))
+    finally:
+        sandbox.clear_faults()
+    assert done.returncode == 1 and "AccessDenied" in done.stderr, done.stderr
+    with duckdb.connect(str(out), read_only=True) as db:
+        errors = json.loads(db.execute("SELECT errors FROM apigw_sql_snapshot").fetchone()[0])
+        assert {(e["table"], e["region"], e["operation"]) for e in errors} == \
+            {("aws_api_gateway_stage", "eu-west-1", "GetStages")}
+        assert db.execute("SELECT DISTINCT region FROM aws_api_gateway_stage").fetchall() == [("us-east-1",)]
