@@ -124,15 +124,19 @@ def _diff_table(duck: Any, catalog: Catalog, table: str, key: tuple[str, ...]) -
     changed = "list_filter([" + ", ".join(
         f"CASE WHEN o.{quote(c)} IS DISTINCT FROM n.{quote(c)} THEN '{c}' END" for c in others) + \
         "], lambda x: x IS NOT NULL)" if others else "[]::VARCHAR[]"
+    # Rows that share a key (access-log records without a request id) are paired in a stable order.
+    order = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in others) or "1"
+    number = f"row_number() OVER (PARTITION BY {', '.join(quote(c) for c in key)} ORDER BY {order}) AS __n"
     sql = f"""
-        WITH o AS (SELECT *, true AS __present FROM {old}), n AS (SELECT *, true AS __present FROM {new})
+        WITH o AS (SELECT *, true AS __present, {number} FROM {old}),
+             n AS (SELECT *, true AS __present, {number} FROM {new})
         SELECT CASE WHEN o.__present IS NULL THEN 'added' WHEN n.__present IS NULL THEN 'removed'
                     ELSE 'changed' END AS change,
                {key_text} AS key,
                {either("account_id" if "account_id" in columns else None)} AS account_id,
                {either("region" if "region" in columns else None)} AS region,
                {changed} AS columns
-        FROM o FULL OUTER JOIN n ON {join}
+        FROM o FULL OUTER JOIN n ON {join} AND o.__n = n.__n
     """
     result = []
     for change, key_value, account, region, changed_columns in duck.execute(sql).fetchall():

@@ -88,3 +88,21 @@ def test_every_table_has_a_key_its_file_supports():
         key = key_columns(catalog, table)
         assert set(key) <= set(catalog[table].column_names), table
     assert set(KEYS) <= set(catalog.tables) and all("arn" not in catalog[t].column_names for t in KEYS)
+    # Every table without an ARN has a key of its own: none falls back to comparing whole rows.
+    assert {t for t in snapshot_tables(catalog) if "arn" not in catalog[t].column_names} == \
+        set(KEYS) | {"apigw_sql_fetch_log"}
+
+
+def test_rows_sharing_a_key_are_paired_not_multiplied(tmp_path):
+    """Two access-log records without a request id share a key: the same two in both snapshots are no change."""
+    import duckdb
+
+    for name, messages in (("old", ["a", "b"]), ("new", ["b", "a", "c"])):
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as db:
+            db.execute("CREATE TABLE apigw_sql_snapshot AS SELECT '123456789012' AS account_id, "
+                       "['aws_api_gateway_access_log'] AS tables")
+            db.execute("CREATE TABLE aws_api_gateway_access_log AS SELECT '123456789012' AS account_id, "
+                       "'eu-west-1' AS region, 'api1' AS api_id, 'prod' AS stage, NULL AS request_id, "
+                       "TIMESTAMP '2026-11-30 10:00:00' AS request_time, m AS message FROM unnest(?) t(m)", [messages])
+    outcome = diff_snapshots(str(tmp_path / "old.duckdb"), str(tmp_path / "new.duckdb"))
+    assert [(t, change) for t, change, *_ in outcome.rows] == [("aws_api_gateway_access_log", "added")]
