@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("collect")
     p.add_argument("tables", nargs="*", metavar="TABLE",
-                   help="the tables to collect (default: every AWS and log table of the catalogue)")
+                   help="the tables to collect, with their parent tables (default: every AWS and log table of the catalogue)")
     p.add_argument("--out", required=True, metavar="PATH|s3://BUCKET/PREFIX",
                    help="where to write: a file named *.duckdb, *.db or *.ddb (or an existing DuckDB file) is a "
                         "DuckDB database, replaced whole; any other path is a Parquet folder in which only the "

@@ -53,8 +53,8 @@ class CollectResult:
 
 
 def resolve_tables(catalog: Any, names: list[str] | None) -> list[str]:
-    """The tables to collect: those named (checked), or every snapshot table of the catalogue; the fetch log
-    always, last (it is loaded after the others, so it holds the run's calls)."""
+    """The tables to collect: those named (checked) and their parents, or every snapshot table of the catalogue;
+    the fetch log always, last (it is loaded after the others, so it holds the run's calls)."""
     collectable = snapshot_tables(catalog)
     if not names:
         return [n for n in collectable if n != FETCH_LOG] + [FETCH_LOG]
@@ -64,8 +64,12 @@ def resolve_tables(catalog: Any, names: list[str] | None) -> list[str]:
             raise UserError(unknown_table(name, collectable) + " ('apigw-sql tables' lists them)")
         if name not in collectable:
             raise UserError(f"{name} describes apigw-sql itself, not your estate: it is not collected")
-        if name not in chosen and name != FETCH_LOG:
-            chosen.append(name)
+        # A table's parents are fetched for it anyway: they are kept too, so that joins on them work.
+        table: str | None = name
+        while table is not None:
+            if table not in chosen and table != FETCH_LOG:
+                chosen.append(table)
+            table = catalog[table].parent
     return chosen + [FETCH_LOG]
 
 

@@ -259,3 +259,11 @@ def test_fetch_errors_are_recorded_in_the_snapshot_and_exit_1(sandbox, tmp_path)
         assert {(e["table"], e["region"], e["operation"]) for e in errors} == \
             {("aws_api_gateway_stage", "eu-west-1", "GetStages")}
         assert db.execute("SELECT DISTINCT region FROM aws_api_gateway_stage").fetchall() == [("us-east-1",)]
+
+
+def test_a_named_table_brings_its_parents():
+    from apigw_sql.catalog import load_catalog
+    from apigw_sql.snapshot import resolve_tables
+
+    assert resolve_tables(load_catalog(), ["aws_api_gateway_method_setting"]) == \
+        ["aws_api_gateway_method_setting", "aws_api_gateway_stage", "aws_api_gateway_rest_api", "apigw_sql_fetch_log"]
