@@ -43,7 +43,8 @@ COMMANDS_HELP = {
                 "apigw-sql collect --out audit.duckdb\n  apigw-sql collect --out snapshots/2026-11-30 --regions "
                 "eu-west-1\n  apigw-sql collect aws_api_gateway_stage aws_iam_role --out s3://audit-bucket/apigw-sql"),
     "diff": ("Compare two snapshots: per table the resources added, removed and changed; exit 1 when they differ.",
-             "apigw-sql diff old.duckdb new.duckdb\n  apigw-sql diff snapshots/2026-11-01 snapshots/2026-11-30 -o json"),
+             "apigw-sql diff old.duckdb new.duckdb\n"
+             "  apigw-sql diff snapshots/2026-11-01 snapshots/2026-11-30 -o json"),
     "benchmarks": ("List the benchmarks 'apigw-sql check' runs, with their titles.", "apigw-sql benchmarks"),
     "controls": ("List the controls (all, or those of a benchmark or pattern) with severity and benchmarks.",
                  "apigw-sql controls fsbp\n  apigw-sql controls 'apigateway_stage_*' --output csv"),
@@ -207,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("collect")
     p.add_argument("tables", nargs="*", metavar="TABLE",
-                   help="the tables to collect, with their parent tables (default: every AWS and log table of the catalogue)")
+                   help="the tables to collect, with their parent tables (default: every AWS and log table of the "
+                        "catalogue)")
     p.add_argument("--out", required=True, metavar="PATH|s3://BUCKET/PREFIX",
                    help="where to write: a file named *.duckdb, *.db or *.ddb (or an existing DuckDB file) is a "
                         "DuckDB database, replaced whole; any other path is a Parquet folder in which only the "

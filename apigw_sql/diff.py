@@ -7,7 +7,8 @@ region it appears in, under one ARN):
 - the others, by the columns that name one row, from their table files (``KEYS`` below); a table missing
   there is compared row by row (whole rows: only added and removed, never changed).
 
-Only tables both snapshots hold are compared (not the fetch log: each run's calls differ by nature); the others are named in a warning (a table collected into
+Only tables both snapshots hold are compared (not the fetch log: each run's calls differ by nature); the
+others are named in a warning (a table collected into
 one snapshot only would otherwise look wholly added or removed).
 """
 from __future__ import annotations

@@ -9,7 +9,8 @@ Where ``collect`` writes is decided by the path (``snapshot_files.snapshot_kind`
   accounts it read (and theirs in ``apigw_sql_snapshot``), so one collect per account (a shard) can run
   anywhere, at any time, into one folder: the partitions form one dataset. Everything is written into a
   staging folder beside the target first; only once every table is written are the account folders swapped
-  in, each in one atomic step (renameat2's RENAME_EXCHANGE on Linux; two renames elsewhere), the metadata last. A failed or cancelled run leaves the folder as it was.
+  in, each in one atomic step (renameat2's RENAME_EXCHANGE on Linux; two renames elsewhere), the metadata
+  last. A failed or cancelled run leaves the folder as it was.
 - ``s3://bucket/prefix``: the Parquet folder, staged locally, then uploaded with a plain S3 client of the
   user's credentials (not the audit's read-only-guarded one: this is the one write apigw-sql makes, to the
   user's own destination). Per account folder the new files are uploaded before the old ones are deleted.
@@ -28,8 +29,8 @@ from typing import Any, Callable
 from . import __version__
 from .atomic_file import PARTIAL
 from .errors import UserError, unknown_table
-from .snapshot_files import (FETCH_LOG, SNAPSHOT_COLUMNS, SNAPSHOT_TABLE, SnapshotError, literal, partition_columns, quote,
-                             snapshot_kind, snapshot_tables, typed_select)
+from .snapshot_files import (FETCH_LOG, SNAPSHOT_COLUMNS, SNAPSHOT_TABLE, SnapshotError, literal,
+                             partition_columns, quote, snapshot_kind, snapshot_tables, typed_select)
 from .types import COLUMN_TYPES
 
 __all__ = ["CollectResult", "SnapshotError", "collect", "download_snapshot", "resolve_tables"]

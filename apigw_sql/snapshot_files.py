@@ -126,7 +126,8 @@ def typed_select(wanted: list[tuple[str, str]], available: set[str], source: str
     return f"SELECT {', '.join(parts)} FROM {source}"
 
 
-def open_snapshot(duck: Any, path: str, catalog: Catalog, schema: str = "main", alias: str | None = None) -> OpenedSnapshot:
+def open_snapshot(duck: Any, path: str, catalog: Catalog, schema: str = "main",
+                  alias: str | None = None) -> OpenedSnapshot:
     """Make every snapshot table of the catalogue a view in ``schema`` over the snapshot at ``path`` (a DuckDB
     file, attached read-only as ``alias``, or a local Parquet folder); tables the snapshot lacks are left out
     and named in ``missing``. Raises SnapshotError when ``path`` is no snapshot."""

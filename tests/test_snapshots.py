@@ -64,7 +64,8 @@ def test_collect_writes_a_duckdb_file_the_duckdb_cli_opens(sandbox, tmp_path):
         assert set(TABLES) | {"apigw_sql_snapshot"} <= tables
         assert db.execute("SELECT count(*) FROM aws_api_gateway_stage").fetchone()[0] == 6
         meta = db.execute("SELECT account_id, regions, tables, errors, tool_version FROM apigw_sql_snapshot").fetchall()
-        assert meta == [("123456789012", sorted(sandbox.regions), [*TABLES, "apigw_sql_fetch_log"], "[]", apigw_sql.__version__)]
+        assert meta == [("123456789012", sorted(sandbox.regions), [*TABLES, "apigw_sql_fetch_log"], "[]",
+                         apigw_sql.__version__)]
         types = dict(db.execute("SELECT column_name, data_type FROM duckdb_columns() "
                                 "WHERE table_name = 'aws_api_gateway_stage'").fetchall())
         assert types["created_date"] == "TIMESTAMP" and types["tags"] == "JSON"

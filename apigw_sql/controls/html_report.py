@@ -47,7 +47,8 @@ td.nowrap { white-space: nowrap; }
 .pill { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600;
   color: #fff; white-space: nowrap; }
 .pill.ok { background: var(--ok); } .pill.alarm { background: var(--alarm); } .pill.info { background: var(--info); }
-.pill.skip { background: var(--skip); } .pill.new { background: var(--alarm); } .pill.error { background: var(--error); } .pill.muted { background: var(--muted); }
+.pill.new { background: var(--alarm); }
+.pill.skip { background: var(--skip); } .pill.error { background: var(--error); } .pill.muted { background: var(--muted); }
 .sev { display: inline-block; min-width: 92px; text-align: center; padding: 0 6px; border-radius: 4px;
   font-size: 12px; font-weight: 700; text-transform: uppercase; color: #fff; }
 .sev.critical { background: var(--critical); } .sev.high { background: var(--high); }
@@ -270,7 +271,8 @@ _SCRIPT = r"""
   (D.new || []).forEach(function (i) { NEW[i] = true; });
   var rows = D.findings.map(function (f, i) {
     var c = D.controls[f[0]];
-    return {i: i, fresh: NEW[i] === true, control: f[0], status: D.statuses[f[1]], resource: S[f[2]], reason: f[3], account: S[f[4]],
+    return {i: i, fresh: NEW[i] === true,
+            control: f[0], status: D.statuses[f[1]], resource: S[f[2]], reason: f[3], account: S[f[4]],
             region: S[f[5]], severity: f[6], muted: f[7] === 1, muteReason: f[8] || "",
             text: (S[f[2]] + "\n" + f[3] + "\n" + S[f[4]] + "\n" + S[f[5]] + "\n" + c.id + "\n" + c.title +
                    "\n" + (f[8] || "")).toLowerCase()};

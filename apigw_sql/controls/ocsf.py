@@ -41,7 +41,8 @@ def ocsf_event(f: Finding, report: Report) -> dict:
         "resources": [{"uid": f.resource, "name": f.resource.rsplit("/", 1)[-1], "type": c.resource_type,
                        "region": f.region, "cloud_partition": partition}],
         "remediation": {"desc": c.remediation},
-        "unmapped": {**({"baseline": f.baseline} if f.baseline else {}), "muted": f.muted, "mute_reason": f.mute_reason, "aliases": list(c.aliases), **f.dimensions},
+        "unmapped": {**({"baseline": f.baseline} if f.baseline else {}),
+                     "muted": f.muted, "mute_reason": f.mute_reason, "aliases": list(c.aliases), **f.dimensions},
     }
 
 
