@@ -148,7 +148,7 @@ def test_collect_refuses_to_replace_what_is_not_a_snapshot(sandbox, tmp_path):
     (tmp_path / "photos" / "cat.jpg").write_text("meow")
     for out in ("notes.db", "photos"):
         done = cli("collect", "--out", str(tmp_path / out), *sandbox_args(sandbox))
-        assert done.returncode == 3 and "pick a new name" in done.stderr or "new or empty folder" in done.stderr
+        assert done.returncode == 3 and ("pick a new name" in done.stderr or "new or empty folder" in done.stderr)
     assert (tmp_path / "notes.db").read_text() == "my notes"
 
 
