@@ -97,6 +97,7 @@ class Connection:
         self.catalog = catalog or load_catalog()
         self.config = FetchConfig(profile=options.profile, regions=options.regions,
                                   endpoint_url=options.endpoint_url, ttl=options.ttl,
+                                  persistent_cache=options.call_cache, refresh=options.refresh,
                                   max_attempts=options.max_attempts, max_wait=options.max_wait,
                                   rate_limit=options.rate_limit, workers=options.workers,
                                   cloudtrail_logs=None if options.cloudtrail_logs is None
