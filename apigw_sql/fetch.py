@@ -90,6 +90,7 @@ class CallRecord:
     throttled_retries: int
     error_code: str | None = None
     error_message: str | None = None
+    cached: bool = False  # answered from the disk cache: no call made; started_at is when it was fetched
 
 
 class CallKey(NamedTuple):
@@ -327,7 +328,7 @@ class Fetcher:
             raise CredentialsError(f"{exc}: give the endpoint as a URL, e.g. http://127.0.0.1:5000") from None
         started = time.monotonic()
         identity_key = self._identity_key(session, home)
-        kept = self._from_disk(identity_key) if identity_key is not None else None  # an earlier run's answer
+        kept = self._from_disk(identity_key, "(session)") if identity_key is not None else None  # an earlier run's
         try:
             if kept is not None and isinstance(kept.answer, list) and kept.answer and "Account" in kept.answer[0]:
                 identity = kept.answer[0]
@@ -440,7 +441,7 @@ class Fetcher:
                 self._cache_tables.setdefault(key, set()).add(table)
             fresh = hit is not None and time.monotonic() - hit.stored_at < self.config.ttl
             if not fresh:
-                hit = self._from_disk(key) or hit
+                hit = self._from_disk(key, table) or hit
                 fresh = hit is not None and time.monotonic() - hit.stored_at < self.config.ttl
             answer = hit.answer if hit is not None and fresh else None
             if isinstance(answer, ExpectedError) and answer.code in expected_errors:
@@ -470,20 +471,33 @@ class Fetcher:
             query.touch(table, key, stamp)
             return pages
 
-    def _from_disk(self, key: CallKey) -> CacheEntry | None:
+    def _from_disk(self, key: CallKey, table: str) -> CacheEntry | None:
         """The answer an earlier run kept on disk for this call when younger than the TTL (now in the
-        memory cache too), else None."""
+        memory cache too), else None.
+
+        The fetch log gets the records the call made, marked cached, with the time it was fetched: the
+        log says what the session's answers are, and the controls that read it (which regions' trails
+        were listed) judge a warm run as they judged the cold one.
+        """
         if self._disk is None:
             return None
         stored = self._disk.get(key)
         if stored is None:
             return None
         answer = stored.answer
+        fetched_at = datetime.fromtimestamp(stored.fetched_at, tz=timezone.utc).replace(tzinfo=None)
+        record = dict(table=table, service=key.service, operation=key.operation, account_id=key.account_id,
+                      region=key.region, params=key.params, started_at=fetched_at, duration_ms=0.0,
+                      throttled_retries=0, cached=True)
         if isinstance(answer, tuple):  # ("error", code, message)
             answer = ExpectedError(answer[1], answer[2])
+            records = [CallRecord(**record, items=0, error_code=answer.code, error_message=answer.message)]
+        else:
+            records = [CallRecord(**record, items=_count_items(page)) for page in answer]
         entry = CacheEntry(stored_at=time.monotonic() - (time.time() - stored.fetched_at), answer=answer)
         with self._lock:
             self._cache[key] = entry
+            self.log.extend(records)
         return entry
 
     def _call_uncached(self, table: str, target: Target, service: str, region: str, operation: str,
@@ -662,7 +676,7 @@ class Fetcher:
             with self._lock:
                 hit = self._cache.get(key)
             if hit is None or time.monotonic() - hit.stored_at >= self.config.ttl:
-                hit = self._from_disk(key) or hit
+                hit = self._from_disk(key, spec.name) or hit
             if hit is None or not isinstance(hit.answer, list):
                 return None
             return 0 if time.monotonic() - hit.stored_at < self.config.ttl else len(hit.answer)

@@ -25,8 +25,8 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def calls(con) -> list:
-    """The calls a session made (its fetch log, the session's own included)."""
-    return list(con.fetch_log)
+    """The calls a session made (its fetch log less the answers reused from disk, the session's own included)."""
+    return [record for record in con.fetch_log if not record.cached]
 
 
 def cache_files(home: Path) -> list[Path]:
@@ -46,7 +46,7 @@ def test_a_later_process_makes_no_call(sandbox, cache_home: Path):
     """Two runs of the command line: the second is answered from disk (its fetch log is empty)."""
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
     env.pop("APIGW_SQL_NO_CACHE", None)
-    text = f"{QUERY}; SELECT count(*) AS calls FROM apigw_sql_fetch_log"
+    text = f"{QUERY}; SELECT count(*) FILTER (WHERE NOT cached) AS calls FROM apigw_sql_fetch_log"
 
     def run(*extra: str) -> list[dict]:
         done = subprocess.run([sys.executable, "-m", "apigw_sql.cli", "query", "--endpoint-url", sandbox.endpoint_url,
@@ -67,6 +67,25 @@ def test_a_later_process_makes_no_call(sandbox, cache_home: Path):
     assert cold[1][0]["calls"] > 0 and warm[1][0]["calls"] == 0
     assert run("--refresh")[1][0]["calls"] == cold[1][0]["calls"]
     assert run("--no-cache")[1][0]["calls"] == cold[1][0]["calls"]
+
+
+def test_a_warm_check_judges_as_the_cold_one(connect, cache_home: Path):
+    """Controls that read the fetch log (which regions' trails were listed) see the reused answers there."""
+    from apigw_sql.controls.runner import run_controls
+
+    def findings(con) -> list:
+        report = run_controls(con, ["cloudtrail", "apigateway"])
+        return sorted((r.control.id, f.resource, f.status, f.reason, f.region) for r in report.results
+                      for f in r.findings)
+
+    cold = findings(connect())
+    warm_session = connect()
+    warm = findings(warm_session)
+    assert warm == cold and any(f[0] == "cloudtrail_trail_enabled" for f in warm)
+    assert calls(warm_session) == []
+    reused = [r for r in warm_session.fetch_log if r.cached]
+    assert {r.operation for r in reused} >= {"DescribeTrails", "GetRestApis"}
+    assert warm_session.sql("SELECT count(*) FROM apigw_sql_fetch_log WHERE cached").rows[0][0] == len(reused)
 
 
 def test_an_answer_older_than_the_ttl_is_fetched_again(connect, cache_home: Path):
