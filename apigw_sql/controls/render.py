@@ -36,7 +36,7 @@ def render_report(report: Report, fmt: str, *, color: bool = False, fail_on: str
     if fmt == "text":
         return render_text(report, color=color, fail_on=fail_on)
     if fmt in ("csv", "json", "jsonl", "markdown"):
-        rows = [tuple(finding_record(f)[c] for c in FINDING_COLUMNS) for f in report.findings]
+        rows = [tuple(record[c] for c in FINDING_COLUMNS) for record in map(finding_record, report.findings)]
         text = render(FINDING_COLUMNS, FINDING_TYPES, rows, fmt)
         return text if text.endswith("\n") else text + "\n"
     renderer: Callable[[Report], str]
