@@ -292,6 +292,7 @@ class Fetcher:
         self._regions: dict[tuple[str, str], list[str]] = {}
         self._cache: dict[CallKey, CacheEntry] = {}
         self._disk = _disk_cache(self.config)  # answers of earlier runs; None when turned off
+        self._unlogged: dict[CallKey, list[CallRecord]] = {}  # read from disk to plan a call, not used yet
         self._cache_tables: dict[CallKey, set[str]] = {}  # which tables read each cached call
         self._inflight: dict[CallKey, threading.Lock] = {}
         self._lock = threading.RLock()
@@ -439,6 +440,7 @@ class Fetcher:
             with self._lock:
                 hit = self._cache.get(key)
                 self._cache_tables.setdefault(key, set()).add(table)
+                self.log.extend(self._unlogged.pop(key, ()))  # read from disk to plan, used now
             fresh = hit is not None and time.monotonic() - hit.stored_at < self.config.ttl
             if not fresh:
                 hit = self._from_disk(key, table) or hit
@@ -471,13 +473,14 @@ class Fetcher:
             query.touch(table, key, stamp)
             return pages
 
-    def _from_disk(self, key: CallKey, table: str) -> CacheEntry | None:
+    def _from_disk(self, key: CallKey, table: str, log: bool = True) -> CacheEntry | None:
         """The answer an earlier run kept on disk for this call when younger than the TTL (now in the
         memory cache too), else None.
 
         The fetch log gets the records the call made, marked cached, with the time it was fetched: the
         log says what the session's answers are, and the controls that read it (which regions' trails
-        were listed) judge a warm run as they judged the cold one.
+        were listed) judge a warm run as they judged the cold one. With ``log=False`` (an answer looked at
+        to plan, maybe never used) the records wait until ``call`` uses the answer.
         """
         if self._disk is None:
             return None
@@ -497,7 +500,10 @@ class Fetcher:
         entry = CacheEntry(stored_at=time.monotonic() - (time.time() - stored.fetched_at), answer=answer)
         with self._lock:
             self._cache[key] = entry
-            self.log.extend(records)
+            if log:
+                self.log.extend(records)
+            else:
+                self._unlogged[key] = records
         return entry
 
     def _call_uncached(self, table: str, target: Target, service: str, region: str, operation: str,
@@ -682,7 +688,7 @@ class Fetcher:
             with self._lock:
                 hit = self._cache.get(key)
             if hit is None or time.monotonic() - hit.stored_at >= self.config.ttl:
-                hit = self._from_disk(key, spec.name) or hit
+                hit = self._from_disk(key, spec.name, log=False) or hit
             if hit is None or not isinstance(hit.answer, list):
                 return None
             return 0 if time.monotonic() - hit.stored_at < self.config.ttl else len(hit.answer)

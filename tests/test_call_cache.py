@@ -249,3 +249,16 @@ def test_values_that_look_like_the_files_tags_come_back_as_they_were(cache_home:
               "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "blob": b"\x00\x01"}]
     cache.put(key, pages, "t")
     assert cache.get(key).answer == pages
+
+
+def test_the_first_write_of_a_run_deletes_files_older_than_a_day(cache_home: Path):
+    from apigw_sql.call_cache import CallCache, calls_root
+
+    old_run = CallCache(calls_root(), "another-endpoint", ttl=300)
+    old_key, recent_key = ("123456789012", "us-east-1", "s", "Old", "{}"), ("123456789012", "us-east-1", "s", "New", "{}")
+    old_run.put(old_key, [{"a": 1}], "t")
+    old_run.put(recent_key, [{"a": 2}], "t")
+    two_days_ago = old_run.path(old_key).stat().st_mtime - 2 * 86400
+    os.utime(old_run.path(old_key), (two_days_ago, two_days_ago))
+    CallCache(calls_root(), "scope", ttl=300).put(("123456789012", "eu-west-1", "s", "Any", "{}"), [{}], "t")
+    assert not old_run.path(old_key).exists() and old_run.path(recent_key).exists()
