@@ -79,6 +79,7 @@ def connection_options(args: Any) -> ConnectionOptions:
         profile=args.profile, regions=parse_regions(args.regions), endpoint_url=check_endpoint_url(args.endpoint_url),
         sandbox=args.sandbox, ttl=args.ttl, max_attempts=args.max_attempts, max_wait=args.max_wait,
         rate_limit=not args.no_rate_limit, pushdown_enabled=not args.no_pushdown,
+        call_cache=not getattr(args, "no_cache", False), refresh=getattr(args, "refresh", False),
         cloudtrail_logs=getattr(args, "cloudtrail_logs", None), access_logs=getattr(args, "access_logs", None),
         snapshot=getattr(args, "snapshot", None))
     if options.snapshot:
@@ -130,8 +131,10 @@ def open_connection(options: ConnectionOptions, registry: list[Any] | None = Non
         options = replace(options, snapshot=downloaded)
     if options.sandbox:
         sandbox = start_sandbox()
-        # The sandbox is not AWS: its budget is the machine's, not the account's.
-        options = replace(options, sandbox=False, endpoint_url=sandbox.endpoint_url, rate_limit=False)
+        # The sandbox is not AWS: its budget is the machine's, not the account's. Its estate is new each
+        # time, on a port another sandbox may have had: nothing of it is kept for later runs.
+        options = replace(options, sandbox=False, endpoint_url=sandbox.endpoint_url, rate_limit=False,
+                          call_cache=False)
     try:
         con = Connection(options)
         warning = con.snapshot.warning() if con.snapshot is not None else None

@@ -67,7 +67,12 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--endpoint-url", help="send every AWS call to this endpoint (AWS_ENDPOINT_URL is honoured too)")
     g.add_argument("--sandbox", action="store_true",
                    help="start the local sandbox (seeded demo estate) for this command and query it")
-    g.add_argument("--ttl", type=float, default=300.0, help="seconds a fetched table is reused (default 300)")
+    g.add_argument("--ttl", type=float, default=300.0,
+                   help="seconds a fetched call is reused, by this run and later ones (default 300)")
+    g.add_argument("--refresh", action="store_true",
+                   help="make every call again, replacing the answers earlier runs kept in $XDG_CACHE_HOME/apigw-sql")
+    g.add_argument("--no-cache", action="store_true",
+                   help="keep no answer on disk and reuse none of earlier runs (also: APIGW_SQL_NO_CACHE=1)")
     g.add_argument("--max-attempts", type=int, default=5,
                    help="attempts per call after server errors (5xx, lost connections), the first included "
                         "(default 5); throttled calls are retried until --max-wait instead")

@@ -16,6 +16,8 @@ class ConnectionOptions:
     regions: list[str] | None = None        # None: every region enabled for the account
     endpoint_url: str | None = None         # send every call here (a sandbox, a proxy); None: AWS
     ttl: float = 300.0                      # seconds a fetched call is reused
+    call_cache: bool = True                 # keep answers on disk for later runs (off: $APIGW_SQL_NO_CACHE too)
+    refresh: bool = False                   # make every call again, replacing what earlier runs kept on disk
     max_attempts: int = 5                   # attempts per call after server errors, the first included
     max_wait: float = 180.0                 # seconds a throttled call is retried before it is reported failed
     rate_limit: bool = True                 # pace calls at AWS's published rates

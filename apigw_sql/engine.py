@@ -30,6 +30,7 @@ from .types import COLUMN_TYPES
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _FILE_LIKE = re.compile(r"[./\\*]")
+_EXPORT_DATABASE = re.compile(r"\s*EXPORT\s+DATABASE\b", re.IGNORECASE)
 # Statements that only read: after anything else, the tables it names are rebuilt on next use.
 _READING_STATEMENTS = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SHOW", "SUMMARIZE", "EXPLAIN",
                        "PRAGMA", "SET", "RESET", "ATTACH", "DETACH", "USE", "EXPORT"}
@@ -98,6 +99,7 @@ class Connection:
         self.catalog = catalog or load_catalog()
         self.config = FetchConfig(profile=options.profile, regions=options.regions,
                                   endpoint_url=options.endpoint_url, ttl=options.ttl,
+                                  persistent_cache=options.call_cache, refresh=options.refresh,
                                   max_attempts=options.max_attempts, max_wait=options.max_wait,
                                   rate_limit=options.rate_limit, workers=options.workers,
                                   cloudtrail_logs=None if options.cloudtrail_logs is None
@@ -256,13 +258,15 @@ class Connection:
         The placeholders change nothing for queries: the analysis looks a name up in the catalog before
         DuckDB's relations, so a statement that reads a catalog table still fetches it and the load replaces
         the placeholder; one that only reads metadata (information_schema.columns) fetches nothing.
-        EXPORT DATABASE writes every table as loaded: the ones fetched with their rows, the others empty.
+        EXPORT DATABASE fetches the placeholders still left (``_placeholders``) before DuckDB writes them.
         """
         present = self._relations()  # a database file may hold them already (or a log-files view)
         statements = []
+        self._placeholders: set[str] = set()  # catalog tables declared empty and not loaded since
         for name in self.catalog:
             if name in present:
                 continue
+            self._placeholders.add(name)
             spec = self.catalog[name]
             columns = ", ".join(f'"{c.name}" {COLUMN_TYPES[c.type].duckdb}' for c in spec.columns)
             statements.append(f'CREATE TABLE "{name}" ({columns})')
@@ -372,6 +376,9 @@ class Connection:
             log_start = len(self.fetcher.log)
             if fetch:
                 uses = self._resolve(self._analyze(statement))
+                if _EXPORT_DATABASE.match(statement):  # the export holds the catalogue's data, not placeholders
+                    for name in sorted(self._placeholders):
+                        _merge(uses, pushdown.TableUse(name))
                 query = self._fetch_and_load(uses, on_progress)
             else:
                 uses, query = {}, QueryFetch(on_progress)
@@ -496,6 +503,7 @@ class Connection:
         return repaired
 
     def _load(self, spec: TableSpec, rows: Any) -> None:
+        self._placeholders.discard(spec.name)
         if hasattr(rows, "to_duckdb"):  # a provider that hands DuckDB a relation of its own
             rows.to_duckdb(self.duck, spec.name)
             self._providers[spec.name] = rows

@@ -36,12 +36,13 @@ def render_report(report: Report, fmt: str, *, color: bool = False, fail_on: str
     if fmt == "text":
         return render_text(report, color=color, fail_on=fail_on)
     if fmt in ("csv", "json", "jsonl", "markdown"):
-        rows = [tuple(finding_record(f)[c] for c in FINDING_COLUMNS) for f in report.findings]
+        rows = [tuple(record[c] for c in FINDING_COLUMNS) for record in map(finding_record, report.findings)]
         columns, types = FINDING_COLUMNS, FINDING_TYPES
         if report.baseline is not None:  # a baseline column, and the resolved alarms after the findings
             columns, types = (*FINDING_COLUMNS, "baseline"), (*FINDING_TYPES, "VARCHAR")
             rows = [(*row, f.baseline) for row, f in zip(rows, report.findings)]
-            rows += [(*(finding_record(f)[c] for c in FINDING_COLUMNS), f.baseline) for f in report.resolved]
+            rows += [(*(record[c] for c in FINDING_COLUMNS), f.baseline)
+                     for record, f in zip(map(finding_record, report.resolved), report.resolved)]
         text = render(columns, types, rows, fmt)
         return text if text.endswith("\n") else text + "\n"
     renderer: Callable[[Report], str]

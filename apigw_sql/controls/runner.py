@@ -277,7 +277,7 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
     accounts = {t.account_id for t in con.fetcher.known_targets()} or \
         {f.account_id for r in results for f in r.findings if f.account_id and f.status != "error"}
     return Report(results=results, started_at=started_at, elapsed=time.monotonic() - started,
-                  api_calls=len(log), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
+                  api_calls=sum(1 for rec in log if not rec.cached), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
 
 
 def _resolve(selection: Iterable[str | Control] | None, controls: Sequence[Control] | None,
