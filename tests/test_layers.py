@@ -42,10 +42,13 @@ LAYERS: dict[str, int] = {
     "apigw_sql.private_files": CORE,
     "apigw_sql.atomic_file": CORE,
     "apigw_sql.userconfig": CORE,
+    "apigw_sql.snapshot_files": CORE,  # the snapshot contract the engine opens (--snapshot)
     # Pure functions (stdlib only) that take API key values out of CloudTrail records: the fetcher
     # scrubs LookupEvents pages with it before they are cached, a guarantee of the core.
     "apigw_sql.cloudtrail.scrub": CORE,
     "apigw_sql.app": SERVICES,
+    "apigw_sql.snapshot": SERVICES,
+    "apigw_sql.diff": SERVICES,
     "apigw_sql.output": SERVICES,
     "apigw_sql.progress_line": SERVICES,
     "apigw_sql.tables_doc": SERVICES,

@@ -43,6 +43,7 @@ class Finding:
     dimensions: dict[str, Any] = field(default_factory=dict)
     muted: bool = False
     mute_reason: str | None = None
+    baseline: str | None = None         # with --baseline: new, unchanged or resolved (controls/baseline.py)
 
     @property
     def severity_rank(self) -> int:
@@ -82,6 +83,9 @@ class Report:
     tables: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = None         # the previous report or snapshot findings were compared with
+    resolved: list[Finding] = field(default_factory=list)  # its alarms that are no alarm now (never failing)
+    fail_on_new: bool = False           # only new findings fail the run (--fail-on-new)
 
     @property
     def findings(self) -> list[Finding]:
@@ -99,7 +103,8 @@ class Report:
         if fail_on == "none":
             return []
         threshold = SEVERITIES.index(fail_on)
-        return [f for f in self.findings if f.status == "alarm" and not f.muted and f.severity_rank <= threshold]
+        return [f for f in self.findings if f.status == "alarm" and not f.muted and f.severity_rank <= threshold
+                and not (self.fail_on_new and f.baseline == "unchanged")]
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.status == "error" and not f.muted]
@@ -273,7 +278,7 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
     accounts = {t.account_id for t in con.fetcher.known_targets()} or \
         {f.account_id for r in results for f in r.findings if f.account_id and f.status != "error"}
     return Report(results=results, started_at=started_at, elapsed=time.monotonic() - started,
-                  api_calls=len(log), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
+                  api_calls=sum(1 for rec in log if not rec.cached), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
 
 
 def _resolve(selection: Iterable[str | Control] | None, controls: Sequence[Control] | None,
