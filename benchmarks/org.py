@@ -62,7 +62,8 @@ def run(n: int, apis: int, share: float) -> dict[str, Any]:
             build_estate(AccountClients(sb, account), apis)  # type: ignore[arg-type]
         built = time.monotonic() - built
         sb.set_quotas(True, share)
-        con = apigw_sql.connect(endpoint_url=sb.endpoint_url, regions=REGIONS, rate_limit=True,
+        # No disk cache: every run is a cold one (a fresh sandbox reuses account ids and regions).
+        con = apigw_sql.connect(endpoint_url=sb.endpoint_url, regions=REGIONS, rate_limit=True, call_cache=False,
                                 role_name=ROLE, accounts=accounts)
         started, cpu = time.monotonic(), time.process_time()
         report = run_controls(con, ["fsbp", "apigateway"])
