@@ -33,7 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
-from .private_files import DIR_MODE, private_dir, write_private_atomically
+from .errors import ApigwSqlError
+from .private_files import DIR_MODE, cache_root, private_dir, write_private_atomically
 
 FORMAT = 1
 # Files older than this (or than the TTL, when longer) are deleted by the first write of a process.
@@ -50,8 +51,6 @@ def disabled_by_environment() -> bool:
 
 def calls_root() -> Path:
     """The folder of the call cache (beside the downloaded log files)."""
-    from .cloudtrail.log_files import cache_root
-
     return cache_root("calls")
 
 
@@ -73,7 +72,7 @@ class Stored(NamedTuple):
     answer: Any  # the pages, or ("error", code, message) for an expected error
 
 
-class Unstorable(TypeError):
+class Unstorable(ApigwSqlError, TypeError):
     """A page holds something that is not plain data (a stream): the answer stays in memory only."""
 
 
@@ -108,7 +107,7 @@ def _decode_object(obj: dict[str, Any]) -> Any:
     return obj
 
 
-class Refused(ValueError):
+class Refused(ApigwSqlError, ValueError):
     """A cache file that must not be used; the message says why."""
 
 
