@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from .accounts import account_selection, split_list
 from .connection_options import ConnectionOptions
 from .errors import UserError
 
@@ -79,7 +80,15 @@ def connection_options(args: Any) -> ConnectionOptions:
         profile=args.profile, regions=parse_regions(args.regions), endpoint_url=check_endpoint_url(args.endpoint_url),
         sandbox=args.sandbox, ttl=args.ttl, max_attempts=args.max_attempts, max_wait=args.max_wait,
         rate_limit=not args.no_rate_limit, pushdown_enabled=not args.no_pushdown,
-        cloudtrail_logs=getattr(args, "cloudtrail_logs", None), access_logs=getattr(args, "access_logs", None))
+        call_cache=not getattr(args, "no_cache", False), refresh=getattr(args, "refresh", False),
+        cloudtrail_logs=getattr(args, "cloudtrail_logs", None), access_logs=getattr(args, "access_logs", None),
+        snapshot=getattr(args, "snapshot", None),
+        profiles=list(split_list(getattr(args, "profiles", None))) or None, role_name=getattr(args, "role_name", None),
+        accounts=list(split_list(getattr(args, "accounts", None))) or None,
+        external_id=getattr(args, "external_id", None), org=bool(getattr(args, "org", False)))
+    account_selection(options)  # a combination that cannot work is an error now, before anything starts
+    if options.snapshot:
+        _check_snapshot(options)
     for source in options.access_logs or []:
         _check_log_source("--access-logs", source)
     if options.max_attempts < 1:
@@ -87,6 +96,18 @@ def connection_options(args: Any) -> ConnectionOptions:
     if not options.max_wait >= 0:
         raise UsageError("--max-wait must be a number of seconds, 0 or more")
     return options
+
+
+def _check_snapshot(options: ConnectionOptions) -> None:
+    """--snapshot reads no AWS: a flag that asks for AWS beside it is a mistake, and the snapshot must exist."""
+    if options.sandbox:
+        raise UsageError("--snapshot reads the snapshot and makes no AWS call: drop --sandbox")
+    if options.profiles or options.role_name or options.accounts or options.org:
+        raise UsageError("--snapshot reads the accounts the snapshot holds: drop --profiles, --role-name, "
+                         "--accounts and --org (filter with WHERE account_id = ...)")
+    text = options.snapshot or ""
+    if not text.startswith("s3://") and not os.path.exists(text):
+        raise UsageError(f"--snapshot {text}: no such file or folder (write one with 'apigw-sql collect --out {text}')")
 
 
 def _check_log_source(option: str, text: str) -> None:
@@ -110,12 +131,23 @@ def open_connection(options: ConnectionOptions, registry: list[Any] | None = Non
     from .engine import Connection
 
     sandbox = None
+    downloaded = None
+    if options.snapshot and options.snapshot.startswith("s3://"):
+        from .snapshot import download_snapshot  # a plain S3 read of the user's own snapshot, not an audit call
+
+        downloaded = download_snapshot(options.snapshot, options)
+        options = replace(options, snapshot=downloaded)
     if options.sandbox:
         sandbox = start_sandbox()
-        # The sandbox is not AWS: its budget is the machine's, not the account's.
-        options = replace(options, sandbox=False, endpoint_url=sandbox.endpoint_url, rate_limit=False)
+        # The sandbox is not AWS: its budget is the machine's, not the account's. Its estate is new each
+        # time, on a port another sandbox may have had: nothing of it is kept for later runs.
+        options = replace(options, sandbox=False, endpoint_url=sandbox.endpoint_url, rate_limit=False,
+                          call_cache=False)
     try:
         con = Connection(options)
+        warning = con.snapshot.warning() if con.snapshot is not None else None
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
         if registry is not None:
             registry.append(con)
         try:
@@ -127,6 +159,10 @@ def open_connection(options: ConnectionOptions, registry: list[Any] | None = Non
     finally:
         if sandbox is not None:
             sandbox.stop()
+        if downloaded is not None:
+            import shutil
+
+            shutil.rmtree(downloaded, ignore_errors=True)
 
 
 def start_sandbox(seed: bool = True) -> Any:

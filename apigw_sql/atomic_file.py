@@ -67,6 +67,12 @@ def remove_partial() -> None:
 
 
 def remove(path: str) -> None:
+    """Remove a temporary file, or a temporary folder (a snapshot being staged) with what it holds."""
+    if os.path.isdir(path):
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+        return
     try:
         os.unlink(path)
     except OSError:

@@ -85,6 +85,8 @@ class TableSpec:
         keys = {c.name: c for c in self.columns if c.pushdown}
         if self.scope == "region":
             keys.setdefault("region", self.column("region"))  # type: ignore[arg-type]
+        if self.scope != "local":  # only the accounts asked for are assumed into and called
+            keys.setdefault("account_id", self.column("account_id"))  # type: ignore[arg-type]
         return keys
 
     def rows_function(self) -> Callable[..., Any]:

@@ -16,6 +16,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from .atomic_file import remove_partial  # imported now: Ctrl-C must not wait on an import
 from .app import UsageError, connection_options, open_connection
+from .accounts import DEFAULT_ORG_ROLE
 from .errors import UserError
 
 EXIT_USAGE = 3
@@ -38,6 +39,13 @@ COMMANDS_HELP = {
               "  apigw-sql check apigateway --sandbox --export report.html\n"
               "  apigw-sql check apigateway_restapi_logging_enabled --output sarif > findings.sarif\n"
               "  apigw-sql check all --severity high,critical --mutelist mutes.toml --var max_age_days=30"),
+    "collect": ("Fetch every table (or those named) once and write a snapshot: a DuckDB file, a Parquet folder "
+                "partitioned by account and region, or an s3:// prefix.",
+                "apigw-sql collect --out audit.duckdb\n  apigw-sql collect --out snapshots/2026-11-30 --regions "
+                "eu-west-1\n  apigw-sql collect aws_api_gateway_stage aws_iam_role --out s3://audit-bucket/apigw-sql"),
+    "diff": ("Compare two snapshots: per table the resources added, removed and changed; exit 1 when they differ.",
+             "apigw-sql diff old.duckdb new.duckdb\n"
+             "  apigw-sql diff snapshots/2026-11-01 snapshots/2026-11-30 -o json"),
     "benchmarks": ("List the benchmarks 'apigw-sql check' runs, with their titles.", "apigw-sql benchmarks"),
     "controls": ("List the controls (all, or those of a benchmark or pattern) with severity and benchmarks.",
                  "apigw-sql controls fsbp\n  apigw-sql controls 'apigateway_stage_*' --output csv"),
@@ -56,11 +64,25 @@ class _Parser(argparse.ArgumentParser):
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("AWS connection")
     g.add_argument("--profile", help="AWS profile to use (default: the standard credential chain)")
+    g.add_argument("--profiles", metavar="A,B,...", help="read several accounts: one per AWS profile")
+    g.add_argument("--role-name", metavar="ROLE",
+                   help="with --accounts or --org: assume this role in each account, from the current credentials "
+                        f"(default with --org: {DEFAULT_ORG_ROLE})")
+    g.add_argument("--accounts", metavar="ID,ID,...", help="with --role-name: the 12-digit accounts to read")
+    g.add_argument("--external-id", metavar="ID", help="the external id the role's trust policy asks for")
+    g.add_argument("--org", action="store_true",
+                   help="read every ACTIVE account of the organization (Organizations ListAccounts from the "
+                        "management or a delegated administrator account), assuming --role-name in each")
     g.add_argument("--regions", help="comma-separated regions to read (default: every region enabled for the account)")
     g.add_argument("--endpoint-url", help="send every AWS call to this endpoint (AWS_ENDPOINT_URL is honoured too)")
     g.add_argument("--sandbox", action="store_true",
                    help="start the local sandbox (seeded demo estate) for this command and query it")
-    g.add_argument("--ttl", type=float, default=300.0, help="seconds a fetched table is reused (default 300)")
+    g.add_argument("--ttl", type=float, default=300.0,
+                   help="seconds a fetched call is reused, by this run and later ones (default 300)")
+    g.add_argument("--refresh", action="store_true",
+                   help="make every call again, replacing the answers earlier runs kept in $XDG_CACHE_HOME/apigw-sql")
+    g.add_argument("--no-cache", action="store_true",
+                   help="keep no answer on disk and reuse none of earlier runs (also: APIGW_SQL_NO_CACHE=1)")
     g.add_argument("--max-attempts", type=int, default=5,
                    help="attempts per call after server errors (5xx, lost connections), the first included "
                         "(default 5); throttled calls are retried until --max-wait instead")
@@ -80,6 +102,12 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
                         "$XDG_CONFIG_HOME/apigw-sql/config.toml, else the stages' CloudWatch Logs groups)")
 
 
+def _snapshot_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--snapshot", metavar="PATH|s3://BUCKET/PREFIX",
+                        help="read every table from a snapshot written by 'apigw-sql collect' (a DuckDB file, a "
+                             "Parquet folder or an s3:// prefix) instead of AWS: no AWS call at all")
+
+
 def _controls_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--controls-dir", action="append", default=[], metavar="DIR",
                         help="also read your own controls from DIR (one folder per benchmark, or .sql files in DIR "
@@ -96,9 +124,6 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--spark-master", metavar="URL",
                    help="with --engine spark: the Spark master (spark://host:7077, yarn, local[4]) or a Spark "
                         "Connect address (sc://host:15002); default local[2]")
-    if not any("--snapshot" in action.option_strings for action in parser._actions):  # may come with the
-        # connection options; --engine spark only needs it to be there
-        g.add_argument("--snapshot", metavar="DIR", help="read the tables from this Parquet snapshot folder")
 
 
 def _load_controls(args: argparse.Namespace) -> list[Any]:
@@ -146,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "and csv; json prints one array per result, one document after the other; jsonl prints "
                         "every result's rows one after another")
     _progress_option(p)
+    _snapshot_option(p)
     _connection_options(p)
 
     p = add("tables")
@@ -168,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regions", help=argparse.SUPPRESS)
 
     p = add("shell")
+    _snapshot_option(p)
     _connection_options(p)
     _controls_options(p)
 
@@ -195,10 +222,36 @@ def build_parser() -> argparse.ArgumentParser:
                         ".jsonl, .csv, .md, .xml for JUnit, .ocsf.json); repeatable")
     p.add_argument("--color", default="auto", choices=["auto", "always", "never"],
                    help="colour the text summary (default: when writing to a terminal)")
+    p.add_argument("--baseline", metavar="REPORT.json|SNAPSHOT",
+                   help="mark each finding new or unchanged against a previous 'check -o json' report or a "
+                        "snapshot (checked the same way), and list the alarms resolved since")
+    p.add_argument("--fail-on-new", action="store_true",
+                   help="with --baseline: only new alarms (at or above --fail-on) fail the run")
     _controls_options(p)
     _progress_option(p)
+    _snapshot_option(p)
     _connection_options(p)
     _engine_options(p)
+
+    p = add("collect")
+    p.add_argument("tables", nargs="*", metavar="TABLE",
+                   help="the tables to collect, with their parent tables (default: every AWS and log table of the "
+                        "catalogue)")
+    p.add_argument("--out", required=True, metavar="PATH|s3://BUCKET/PREFIX",
+                   help="where to write: a file named *.duckdb, *.db or *.ddb (or an existing DuckDB file) is a "
+                        "DuckDB database, replaced whole; any other path is a Parquet folder in which only the "
+                        "account_id=<id> folders of the accounts read are replaced (one collect per account can "
+                        "fill one folder); s3://BUCKET/PREFIX is that folder uploaded with your credentials (the "
+                        "one write apigw-sql makes, with a plain S3 client, not the audit's read-only one)")
+    _progress_option(p)
+    _connection_options(p)
+
+    p = add("diff")
+    p.add_argument("old", metavar="OLD", help="the earlier snapshot (DuckDB file, Parquet folder or s3:// prefix)")
+    p.add_argument("new", metavar="NEW", help="the later snapshot")
+    p.add_argument("-o", "--output", default="table", choices=["table", "csv", "json", "jsonl", "markdown"])
+    p.add_argument("--profile", help="AWS profile for s3:// snapshots (default: the standard credential chain)")
+    p.add_argument("--endpoint-url", help="S3 endpoint for s3:// snapshots (AWS_ENDPOINT_URL is honoured too)")
 
     p = add("benchmarks")
     p.add_argument("-o", "--output", default="table", choices=["table", "csv", "json", "jsonl", "markdown"])
@@ -223,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:  # reported by the command's own parser, so the usage line shown is the command's
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         sub.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
-    if args.command in ("query", "check"):
+    if args.command in ("query", "check", "collect"):
         return _interruptible(lambda: _guarded(args))
     return _guarded(args)
 
@@ -315,6 +368,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_check(args)
     if args.command == "benchmarks":
         return cmd_benchmarks(args)
+    if args.command == "collect":
+        return cmd_collect(args)
+    if args.command == "diff":
+        return cmd_diff(args)
     if args.command == "controls":
         return cmd_controls(args)
     raise UsageError(f"unknown command {args.command!r}: see apigw-sql --help")
@@ -477,12 +534,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         problem = writable_problem(path)  # before the run, not after minutes of fetching
         if problem:
             raise UsageError(f"--export {path}: {problem}")
+    if args.fail_on_new and not args.baseline:
+        raise UsageError("--fail-on-new compares with a previous run: give it with --baseline REPORT.json|SNAPSHOT")
+    if args.baseline and not args.baseline.startswith("s3://") and not os.path.exists(args.baseline):
+        raise UsageError(f"--baseline {args.baseline}: no such file or folder (a 'check -o json' report or a "
+                         "snapshot written by 'apigw-sql collect')")
     severities = [s.strip().lower() for s in args.severity.split(",") if s.strip()] if args.severity else None
     options = CheckOptions(names=args.names, severities=severities, where=args.where, variables=variables,
                            mutelist=args.mutelist, controls_dirs=args.controls_dir)
     _check_engine_arguments(args)
     try:
         prepared = prepare_check(options)
+        from .controls.baseline import apply_baseline, baseline_records, is_snapshot
+
+        # A JSON report is read before the run (a mistake fails fast); a snapshot is checked after it.
+        previous = baseline_records(args.baseline, prepared) \
+            if args.baseline and not is_snapshot(args.baseline) else None
         if args.engine == "spark":
             from .engines.spark import SparkEngine
 
@@ -492,6 +559,11 @@ def cmd_check(args: argparse.Namespace) -> int:
                 line = _with_regions(progress_line(args), con)
                 with line:
                     report = run_check(con, prepared, on_progress=line.update)
+        if args.baseline:
+            if previous is None:
+                previous = baseline_records(args.baseline, prepared)
+            apply_baseline(report, previous, args.baseline)
+            report.fail_on_new = args.fail_on_new
     except Cancelled:
         raise KeyboardInterrupt() from None
     for warning in report.warnings:
@@ -519,6 +591,44 @@ def _check_engine_arguments(args: argparse.Namespace) -> None:
     from .engines.spark import require_pyspark
 
     require_pyspark()
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Fetch and write a snapshot; exit 0 when every call answered, 1 when it was written with fetch errors
+    (listed on stderr and in apigw_sql_snapshot.errors), 3 when nothing was written."""
+    from .ratelimit import Cancelled
+    from .snapshot import check_destination, collect
+
+    options = connection_options(args)
+    check_destination(args.out)  # before the sandbox starts or any call is made
+    try:
+        with open_connection(options, registry=_OPEN) as con:
+            line = _with_regions(progress_line(args), con)
+            with line:
+                result = collect(con, args.out, args.tables, on_progress=line.update)
+    except Cancelled:
+        raise KeyboardInterrupt() from None
+    for err in result.errors:
+        print(err.line(), file=sys.stderr)
+    size = f"{result.bytes / 1e6:.1f} MB" if result.bytes >= 100_000 else f"{result.bytes / 1e3:.1f} kB"
+    print(f"wrote {args.out} ({result.kind}): {len(result.tables)} tables, {sum(result.rows.values())} rows, "
+          f"account {', '.join(result.accounts) or 'none'}, {', '.join(result.regions) or 'no region'}, {size}"
+          + (f"; {len(result.errors)} fetch error(s) recorded in apigw_sql_snapshot.errors" if result.errors else ""),
+          file=sys.stderr)
+    return 1 if result.errors else 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Per table, the resources added, removed and changed; exit 0 when none, 1 when some, 3 on error."""
+    from .diff import DIFF_COLUMNS, DIFF_TYPES, diff_snapshots
+    from .output import render
+
+    outcome = diff_snapshots(args.old, args.new, profile=args.profile, endpoint_url=args.endpoint_url)
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    text = render(list(DIFF_COLUMNS), list(DIFF_TYPES), outcome.rows, args.output)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 1 if outcome.rows else 0
 
 
 def cmd_benchmarks(args: argparse.Namespace) -> int:

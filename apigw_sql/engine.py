@@ -16,12 +16,14 @@ from typing import Any, Callable, Iterator
 
 from . import pushdown
 from .catalog import Catalog, TableSpec, load_catalog
+from .accounts import account_selection
 from .connection_options import ConnectionOptions
 from .fetch import CredentialsError, FetchConfig, FetchError, Fetcher, Progress, QueryFetch, ReadOnlyViolation
 from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
 from .errors import UserError, unknown_table
 from .rowbuild import arrow_table
+from .snapshot_files import OpenedSnapshot, open_snapshot
 from .types import COLUMN_TYPES
 
 # sqlglot logs "Falling back to parsing as a 'Command'" for statements it does not model (LOAD, CALL):
@@ -29,6 +31,7 @@ from .types import COLUMN_TYPES
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _FILE_LIKE = re.compile(r"[./\\*]")
+_EXPORT_DATABASE = re.compile(r"\s*EXPORT\s+DATABASE\b", re.IGNORECASE)
 # Statements that only read: after anything else, the tables it names are rebuilt on next use.
 _READING_STATEMENTS = {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SHOW", "SUMMARIZE", "EXPLAIN",
                        "PRAGMA", "SET", "RESET", "ATTACH", "DETACH", "USE", "EXPORT"}
@@ -97,14 +100,24 @@ class Connection:
         self.catalog = catalog or load_catalog()
         self.config = FetchConfig(profile=options.profile, regions=options.regions,
                                   endpoint_url=options.endpoint_url, ttl=options.ttl,
+                                  persistent_cache=options.call_cache, refresh=options.refresh,
                                   max_attempts=options.max_attempts, max_wait=options.max_wait,
                                   rate_limit=options.rate_limit, workers=options.workers,
                                   cloudtrail_logs=None if options.cloudtrail_logs is None
                                   else list(options.cloudtrail_logs),
-                                  access_logs=None if options.access_logs is None else list(options.access_logs))
+                                  access_logs=None if options.access_logs is None else list(options.access_logs),
+                                  accounts=account_selection(options))
         self.fetcher = Fetcher(self.catalog, self.config)
         self.duck = duckdb.connect(options.database)
         self.duck.execute("SET TimeZone = 'UTC'")
+        # On a snapshot every AWS and log table is a view over it: none is fetched, no AWS call is made.
+        self.snapshot: OpenedSnapshot | None = None
+        if options.snapshot:
+            try:
+                self.snapshot = open_snapshot(self.duck, options.snapshot, self.catalog)
+            except BaseException:
+                self.duck.close()
+                raise
         self.pushdown_enabled = options.pushdown_enabled
         # Reentrant: a fetch's on_loaded callback may run statements on the tables loaded so far.
         self._lock = threading.RLock()
@@ -178,7 +191,7 @@ class Connection:
         whole in any merged plan), so that the calls start at once; ``fetch`` of the plan then finds
         them made or in flight. Its errors are reported by that ``fetch``, which retries failed calls.
         """
-        if use.constraints or use.bounds or self.catalog[use.name].scope == "local":
+        if use.constraints or use.bounds or self.catalog[use.name].scope == "local" or self._from_snapshot(use.name):
             return
 
         def run() -> None:
@@ -190,7 +203,9 @@ class Connection:
         threading.Thread(target=run, name=f"apigw-sql-prefetch-{use.name}", daemon=True).start()
 
     def prefetch_targets(self) -> None:
-        """Starts resolving the accounts to read (credentials, STS) in the background."""
+        """Starts resolving the accounts to read (credentials, STS) in the background (not on a snapshot)."""
+        if self.snapshot is not None:
+            return
         def run() -> None:
             try:
                 self.fetcher.targets()
@@ -233,6 +248,10 @@ class Connection:
         return list(self.fetcher.log)
 
     # ---- internals -------------------------------------------------------------------------
+    def _from_snapshot(self, name: str) -> bool:
+        """Whether the table is read from the session's snapshot (never fetched)."""
+        return self.snapshot is not None and name in self.snapshot.served
+
     def _declare_catalog(self) -> None:
         """Every catalog table as an empty, typed and described DuckDB table, so that SHOW TABLES,
         information_schema and duckdb_tables() list the catalogue (as BI tools discover tables) before
@@ -241,13 +260,15 @@ class Connection:
         The placeholders change nothing for queries: the analysis looks a name up in the catalog before
         DuckDB's relations, so a statement that reads a catalog table still fetches it and the load replaces
         the placeholder; one that only reads metadata (information_schema.columns) fetches nothing.
-        EXPORT DATABASE writes every table as loaded: the ones fetched with their rows, the others empty.
+        EXPORT DATABASE fetches the placeholders still left (``_placeholders``) before DuckDB writes them.
         """
         present = self._relations()  # a database file may hold them already (or a log-files view)
         statements = []
+        self._placeholders: set[str] = set()  # catalog tables declared empty and not loaded since
         for name in self.catalog:
             if name in present:
                 continue
+            self._placeholders.add(name)
             spec = self.catalog[name]
             columns = ", ".join(f'"{c.name}" {COLUMN_TYPES[c.type].duckdb}' for c in spec.columns)
             statements.append(f'CREATE TABLE "{name}" ({columns})')
@@ -357,6 +378,9 @@ class Connection:
             log_start = len(self.fetcher.log)
             if fetch:
                 uses = self._resolve(self._analyze(statement))
+                if _EXPORT_DATABASE.match(statement):  # the export holds the catalogue's data, not placeholders
+                    for name in sorted(self._placeholders):
+                        _merge(uses, pushdown.TableUse(name))
                 query = self._fetch_and_load(uses, on_progress)
             else:
                 uses, query = {}, QueryFetch(on_progress)
@@ -393,6 +417,12 @@ class Connection:
         query = QueryFetch(on_progress)
         if on_progress is not None:  # hand the live counters over now: the first call may take a while
             on_progress(query.progress)
+        if self.snapshot is not None:  # the snapshot's tables are loaded already (views over it)
+            served = [name for name in uses if self._from_snapshot(name)]
+            uses = {name: use for name, use in uses.items() if name not in served}
+            if on_loaded is not None:
+                for name in served:
+                    on_loaded(name, query)
         remote = [u for u in uses.values() if self.catalog[u.name].scope != "local"]
         local = [u for u in uses.values() if self.catalog[u.name].scope == "local"]
         rows: dict[str, Any] = {}
@@ -475,6 +505,7 @@ class Connection:
         return repaired
 
     def _load(self, spec: TableSpec, rows: Any) -> None:
+        self._placeholders.discard(spec.name)
         if hasattr(rows, "to_duckdb"):  # a provider that hands DuckDB a relation of its own
             rows.to_duckdb(self.duck, spec.name)
             self._providers[spec.name] = rows

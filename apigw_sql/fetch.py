@@ -10,6 +10,7 @@ are still answered.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -25,6 +26,7 @@ from .ratelimit import Cancelled
 from .readonly import ReadOnlyViolation
 from .readonly import guard as _read_only_guard
 from .rowbuild import Columnar, arrow_table, build_rows, build_table, get_path, row_dicts
+from .accounts import ACCOUNTS_TABLE, AccountSelection, TargetResolver, configured_selection
 from .scheduler import Scheduler
 from .errors import ApigwSqlError, UserError
 
@@ -55,6 +57,10 @@ class CredentialsError(UserError, RuntimeError):
     """No usable AWS credentials."""
 
 
+class ProfileNotFoundError(CredentialsError):
+    """A named AWS profile is in no config file."""
+
+
 @dataclass
 class FetchConfig:
     profile: str | None = None
@@ -64,6 +70,8 @@ class FetchConfig:
     max_wait: float = 180.0                # seconds a throttled call is retried before it is reported failed
     rate_limit: bool = True                # pace calls at AWS's quotas (throttled calls are retried either way)
     ttl: float = 300.0
+    persistent_cache: bool = True          # keep answers on disk for later runs (call_cache.py)
+    refresh: bool = False                  # do not reuse answers kept on disk by earlier runs (they are replaced)
     workers: int = 16
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -71,6 +79,8 @@ class FetchConfig:
     cloudtrail_logs: list[str] | None = None
     # API Gateway access-log files: local folders and s3://bucket/prefix URLs; None: the config file's, if any
     access_logs: list[str] | None = None
+    # The accounts to read (accounts.py); None: the config file's, else the one of `profile`
+    accounts: AccountSelection | None = None
 
 
 @dataclass
@@ -87,6 +97,7 @@ class CallRecord:
     throttled_retries: int
     error_code: str | None = None
     error_message: str | None = None
+    cached: bool = False  # answered from the disk cache: no call made; started_at is when it was fetched
 
 
 class CallKey(NamedTuple):
@@ -118,9 +129,12 @@ class FetchError:
     operation: str
     code: str
     message: str
+    advice: str = ""  # what to do, when the caller knows better than the code (a failed AssumeRole)
 
     @property
     def hint(self) -> str:
+        if self.advice:
+            return self.advice
         code = self.code
         if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
             return "grant the read-only permission or narrow the regions with --regions"
@@ -140,6 +154,8 @@ class FetchError:
         return "see the error message; the answer lacks what this call would have returned"
 
     def line(self) -> str:
+        if self.table == ACCOUNTS_TABLE:  # the account itself could not be reached: nothing of it was read
+            return f"warning: account {self.account_id}: {self.operation} failed: {self.code}: {self.message} ({self.hint})"
         where = f" in {self.account_id}/{self.region}" if self.account_id.strip("-") else ""  # local files: nowhere
         return f"warning: {self.table}: {self.operation} failed{where}: {self.code}: {self.message} ({self.hint})"
 
@@ -214,6 +230,13 @@ class QueryFetch:
             self.errors.append(err)
             self.progress.failed += 1
 
+    def account_errors(self, errors: Iterable[FetchError]) -> None:
+        """Reports accounts that cannot be read (a failed AssumeRole), each once per query."""
+        with self._lock:
+            new = [e for e in errors if e not in self.errors]
+            self.errors.extend(new)
+            self.progress.failed += len(new)
+
     def tick(self, calls: int = 0, cache_hits: int = 0, throttled: int = 0) -> None:
         with self._lock:
             self.progress.calls += calls
@@ -283,10 +306,13 @@ class Fetcher:
                                    max_wait=self.config.max_wait, max_attempts=self.config.max_attempts)
         self.log: list[CallRecord] = []
         self.cancel_event = threading.Event()
-        self._targets: list[Target] | None = None
+        self._resolver: TargetResolver | None = None
+        self._targets: list[Target] | None = None  # set: exactly these accounts, resolved (relabelled by tests)
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._regions: dict[tuple[str, str], list[str]] = {}
         self._cache: dict[CallKey, CacheEntry] = {}
+        self._disk = _disk_cache(self.config)  # answers of earlier runs; None when turned off
+        self._unlogged: dict[CallKey, list[CallRecord]] = {}  # read from disk to plan a call, not used yet
         self._cache_tables: dict[CallKey, set[str]] = {}  # which tables read each cached call
         self._inflight: dict[CallKey, threading.Lock] = {}
         self._lock = threading.RLock()
@@ -295,46 +321,74 @@ class Fetcher:
         self._unit = threading.local()  # the planned call of the unit this thread runs, not yet made
 
     # ---- accounts, regions, clients -------------------------------------------------------
-    def targets(self) -> list[Target]:
-        with self._lock:
-            if self._targets is None:
-                self._targets = [self._resolve_target()]
-            return self._targets
+    def targets(self, accounts: Iterable[str] | None = None) -> list[Target]:
+        """The accounts to read that can be reached, among ``accounts`` (ids; None: every one), resolved
+        on first use (accounts.py); raises CredentialsError when the current credentials fail."""
+        if self._targets is not None:
+            return [t for t in self._targets if accounts is None or t.account_id in set(accounts)]
+        return self.resolver().targets(accounts)
 
     def known_targets(self) -> list[Target]:
         """The accounts resolved so far, without asking STS: a run that read only local data has none."""
         with self._lock:
-            return list(self._targets or [])
+            resolver, given = self._resolver, self._targets
+        if given is not None:
+            return list(given)
+        return resolver.known() if resolver is not None else []
 
-    def _resolve_target(self) -> Target:
+    def account_failures(self, accounts: Iterable[str] | None = None) -> list[FetchError]:
+        """Why accounts among ``accounts`` (None: all) could not be reached, one FetchError each."""
+        with self._lock:
+            resolver = self._resolver
+        return resolver.failures(accounts) if resolver is not None and self._targets is None else []
+
+    def resolver(self) -> TargetResolver:
+        """The session's accounts (the config file's when the connection names none)."""
+        with self._lock:
+            if self._resolver is None:
+                self._resolver = TargetResolver(self, configured_selection(self.config.accounts,
+                                                                           self.config.profile))
+            return self._resolver
+
+    def caller_target(self, profile: str | None = None) -> Target:
+        """The account of a profile's credentials (None: the standard chain), from STS GetCallerIdentity."""
         import boto3
         import botocore.exceptions as bx
         from botocore.parsers import ResponseParserError
 
         try:
-            session = boto3.Session(profile_name=self.config.profile)
+            session = boto3.Session(profile_name=profile)
         except bx.ProfileNotFound:
-            raise CredentialsError(f"AWS profile {self.config.profile!r} not found: check ~/.aws/config "
-                                   "or run 'aws configure --profile NAME'") from None
+            raise ProfileNotFoundError(f"AWS profile {profile!r} not found: check ~/.aws/config "
+                                       "or run 'aws configure --profile NAME'") from None
         home = session.region_name or "us-east-1"
         try:
-            sts = self._make_client(session, "sts", home)
+            sts = self.make_client(session, "sts", home)
         except ValueError as exc:  # "Invalid endpoint: ..." from an endpoint that is not a URL
             raise CredentialsError(f"{exc}: give the endpoint as a URL, e.g. http://127.0.0.1:5000") from None
         started = time.monotonic()
+        identity_key = self._identity_key(session, home)
+        kept = self._from_disk(identity_key, "(session)") if identity_key is not None else None  # an earlier run's
         try:
-            outcome = self.scheduler.send("sts", "GetCallerIdentity", "", home, sts.get_caller_identity,
-                                          self.cancel_event)
-            if outcome.error is not None:
-                raise outcome.error
-            identity = outcome.value
+            if kept is not None and isinstance(kept.answer, list) and kept.answer and "Account" in kept.answer[0]:
+                identity = kept.answer[0]
+            else:
+                kept = None
+                outcome = self.scheduler.send("sts", "GetCallerIdentity", "", home, sts.get_caller_identity,
+                                              self.cancel_event)
+                if outcome.error is not None:
+                    raise outcome.error
+                identity = outcome.value
+                if identity_key is not None and self._disk is not None and "Account" in identity:
+                    self._disk.put(identity_key, [{k: identity[k] for k in ("Account", "Arn", "UserId")
+                                                   if k in identity}], "(session)")
         except (bx.NoCredentialsError, bx.PartialCredentialsError):
             raise CredentialsError("no AWS credentials found: configure a profile (aws configure), set "
                                    "AWS_PROFILE or AWS_ACCESS_KEY_ID, or try the sandbox with --sandbox") from None
         except bx.ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "ClientError")
-            raise CredentialsError(f"the AWS credentials were refused ({code}): refresh them "
-                                   "(aws sso login, new keys) or pick another --profile") from None
+            raise CredentialsError(f"the AWS credentials{f' of profile {profile}' if profile else ''} were refused "
+                                   f"({code}): refresh them (aws sso login, new keys) or pick another --profile") from None
         except bx.BotoCoreError as exc:
             raise CredentialsError(f"cannot reach AWS STS ({exc}): check the network or AWS_ENDPOINT_URL") from None
         except (ResponseParserError, KeyError):  # an HTML page or other non-AWS answer: botocore cannot parse it
@@ -343,12 +397,30 @@ class Fetcher:
         arn = identity.get("Arn", "arn:aws:")
         partition = arn.split(":")[1] if arn.count(":") >= 2 else "aws"
         target = Target(session=session, account_id=identity["Account"], partition=partition, home_region=home)
-        self._record(CallRecord(table="(session)", service="sts", operation="GetCallerIdentity",
-                                account_id=target.account_id, region=home, params="{}", started_at=_now(),
-                                duration_ms=(time.monotonic() - started) * 1000, items=1, throttled_retries=0))
+        if kept is None:
+            self._record(CallRecord(table="(session)", service="sts", operation="GetCallerIdentity",
+                                    account_id=target.account_id, region=home, params="{}", started_at=_now(),
+                                    duration_ms=(time.monotonic() - started) * 1000, items=1, throttled_retries=0))
         return target
 
-    def _make_client(self, session: Any, service: str, region: str) -> Any:
+    def _identity_key(self, session: Any, home: str) -> CallKey | None:
+        """The call-cache key of who the session's credentials are: a digest of their access key id (an
+        identifier, never the secret), so a warm run needs no STS call; None when nothing is kept on disk."""
+        if self._disk is None:
+            return None
+        try:
+            credentials = session.get_credentials()
+            access_key = credentials.access_key if credentials is not None else None
+        except Exception:  # noqa: BLE001 - the STS call meets the same problem and reports it
+            return None
+        if not access_key:
+            return None
+        digest = hashlib.sha256(str(access_key).encode()).hexdigest()
+        return CallKey.of("", home, "sts", "GetCallerIdentity", {"access_key_id_sha256": digest})
+
+    def make_client(self, session: Any, service: str, region: str) -> Any:
+        """A client of `session` as every call of the session needs it: no botocore retries, the
+        read-only guard, broken answers refused (accounts.py makes AssumeRole's STS clients with it)."""
         from botocore.config import Config
 
         # No botocore retries: they would bypass the scheduler's buckets; it retries every call itself.
@@ -369,7 +441,7 @@ class Fetcher:
         with self._lock:
             client = self._clients.get(key)
         if client is None:
-            client = self._make_client(target.session, service, region)
+            client = self.make_client(target.session, service, region)
             with self._lock:
                 client = self._clients.setdefault(key, client)
         return client
@@ -409,7 +481,11 @@ class Fetcher:
             with self._lock:
                 hit = self._cache.get(key)
                 self._cache_tables.setdefault(key, set()).add(table)
+                self.log.extend(self._unlogged.pop(key, ()))  # read from disk to plan, used now
             fresh = hit is not None and time.monotonic() - hit.stored_at < self.config.ttl
+            if not fresh:
+                hit = self._from_disk(key, table) or hit
+                fresh = hit is not None and time.monotonic() - hit.stored_at < self.config.ttl
             answer = hit.answer if hit is not None and fresh else None
             if isinstance(answer, ExpectedError) and answer.code in expected_errors:
                 query.tick(cache_hits=1)
@@ -426,13 +502,50 @@ class Fetcher:
                 stamp = time.monotonic()
                 with self._lock:
                     self._cache[key] = CacheEntry(stored_at=stamp, answer=error)
+                if self._disk is not None:
+                    self._disk.put(key, ("error", error.code, error.message), table)
                 query.touch(table, key, stamp)
                 raise
             stamp = time.monotonic()
             with self._lock:
                 self._cache[key] = CacheEntry(stored_at=stamp, answer=pages)
+            if self._disk is not None:
+                self._disk.put(key, pages, table)
             query.touch(table, key, stamp)
             return pages
+
+    def _from_disk(self, key: CallKey, table: str, log: bool = True) -> CacheEntry | None:
+        """The answer an earlier run kept on disk for this call when younger than the TTL (now in the
+        memory cache too), else None.
+
+        The fetch log gets the records the call made, marked cached, with the time it was fetched: the
+        log says what the session's answers are, and the controls that read it (which regions' trails
+        were listed) judge a warm run as they judged the cold one. With ``log=False`` (an answer looked at
+        to plan, maybe never used) the records wait until ``call`` uses the answer.
+        """
+        if self._disk is None:
+            return None
+        stored = self._disk.get(key)
+        if stored is None:
+            return None
+        answer = stored.answer
+        fetched_at = datetime.fromtimestamp(stored.fetched_at, tz=timezone.utc).replace(tzinfo=None)
+        record = dict(table=table, service=key.service, operation=key.operation, account_id=key.account_id,
+                      region=key.region, params=key.params, started_at=fetched_at, duration_ms=0.0,
+                      throttled_retries=0, cached=True)
+        if isinstance(answer, tuple):  # ("error", code, message)
+            answer = ExpectedError(answer[1], answer[2])
+            records = [CallRecord(**record, items=0, error_code=answer.code, error_message=answer.message)]
+        else:
+            records = [CallRecord(**record, items=_count_items(page)) for page in answer]
+        entry = CacheEntry(stored_at=time.monotonic() - (time.time() - stored.fetched_at), answer=answer)
+        with self._lock:
+            self._cache[key] = entry
+            if log:
+                self.log.extend(records)
+            else:
+                self._unlogged[key] = records
+        return entry
 
     def _call_uncached(self, table: str, target: Target, service: str, region: str, operation: str,
                        params: dict[str, Any], query: QueryFetch,
@@ -548,23 +661,29 @@ class Fetcher:
                 return build_table(spec, produced.items, {})
             return produced if hasattr(produced, "to_duckdb") else build_rows(spec, produced, {})
         wanted_regions = constraints.get("region")
+        wanted_accounts = constraints.get("account_id")  # other accounts are neither assumed into nor called
+        targets = self.targets(wanted_accounts)
+        query.account_errors(self.account_failures(wanted_accounts))
         units: list[tuple[Target, str, dict[str, Any] | None]] = []
         if spec.parent:
             parent_constraints: dict[str, set[str]] = {}
             if wanted_regions is not None:
                 parent_constraints["region"] = wanted_regions
+            if wanted_accounts is not None:
+                parent_constraints["account_id"] = wanted_accounts
             for col in spec.columns:
                 if col.pushdown == "parent" and col.name in constraints:
                     parent_constraints[col.pushdown_target] = constraints[col.name]  # type: ignore[index]
             parents = row_dicts(self.table_rows(spec.parent, parent_constraints, query))
-            targets = {t.account_id: t for t in self.targets()}
+            by_account = {t.account_id: t for t in targets}
             for row in parents:
-                if all(str(row.get(c)) in vals for c, vals in parent_constraints.items()):
-                    units.append((targets[row["account_id"]], row["region"], row))
+                if all(str(row.get(c)) in vals for c, vals in parent_constraints.items()) \
+                        and row["account_id"] in by_account:
+                    units.append((by_account[row["account_id"]], row["region"], row))
         elif spec.scope == "global":  # IAM answers the same in every region: one unit per account
-            units = [(target, target.home_region, None) for target in self.targets()]
+            units = [(target, target.home_region, None) for target in targets]
         else:
-            for target in self.targets():
+            for target in targets:
                 for region in self.regions(target, spec.service or "", query):
                     if wanted_regions is None or region in wanted_regions:
                         units.append((target, region, None))
@@ -575,6 +694,12 @@ class Fetcher:
         for target, region, parent in units:
             for extra in self._param_calls(spec, target, region, parent, param_values):
                 query.plan(1)  # at least one call per unit (it is taken back if the cache answers)
+                if self._answered(spec, target, region, parent, extra):
+                    # No call to wait for: building its rows here costs less than a thread's hand-over
+                    # (a warm run of 1,000 APIs has thousands of such units).
+                    futures.append(_done(self._run_unit(spec, target, region, parent, extra, constraints, query,
+                                                        bounds, siblings)))
+                    continue
                 futures.append(self._pool.submit(spec.name, self._run_unit, spec, target, region, parent, extra,
                                                  constraints, query, bounds, siblings))
         parts = [fut.result() for fut in futures]
@@ -609,6 +734,8 @@ class Fetcher:
                              {**params, **extra})
             with self._lock:
                 hit = self._cache.get(key)
+            if hit is None or time.monotonic() - hit.stored_at >= self.config.ttl:
+                hit = self._from_disk(key, spec.name, log=False) or hit
             if hit is None or not isinstance(hit.answer, list):
                 return None
             return 0 if time.monotonic() - hit.stored_at < self.config.ttl else len(hit.answer)
@@ -618,6 +745,25 @@ class Fetcher:
             return combos
         per_value = sum(1 if known is None else known for known in map(cost, combos))  # a new call: 1 page at least
         return [{}] if per_value >= unfiltered else combos
+
+    def _answered(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
+                  extra_params: dict[str, Any]) -> bool:
+        """Whether the unit's one call is answered by the cache (memory or disk) without a call: a table
+        with a rows function may make any calls, so it never is."""
+        if spec.fetch.rows:
+            return False
+        context = {"$region": None if spec.scope == "global" else region, "$account_id": target.account_id,
+                   "$partition": target.partition, "$parent": parent or {}}
+        params = {k: _bind(v, context) for k, v in spec.fetch.params.items()}
+        params.update(extra_params)
+        key = CallKey.of(target.account_id, region, spec.service or "", spec.fetch.operation or "", params)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None or time.monotonic() - hit.stored_at >= self.config.ttl:
+            hit = self._from_disk(key, spec.name)
+        if hit is None:
+            return False
+        return isinstance(hit.answer, list) or hit.answer.code in spec.ignore_errors
 
     def _run_unit(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
                   extra_params: dict[str, Any], constraints: dict[str, set[str]],
@@ -651,18 +797,27 @@ class Fetcher:
         self.cancel_event.set()
         self.scheduler.close()
         self._pool.shutdown()
+        if self._resolver is not None:
+            self._resolver.close()
 
     def clear_cache(self, table: str | None = None) -> None:
-        """Forget cached calls: all, or those a table read (a derived table's: its parent's)."""
+        """Forget cached calls, in memory and on disk: all, or those a table read (a derived table's: its
+        parent's)."""
         with self._lock:
             if table is None:
                 self._cache.clear()
+                if self._disk is not None:
+                    self._disk.drop_all()
                 return
             while table is not None:
                 keys = [k for k, tables in self._cache_tables.items() if table in tables and k in self._cache]
                 for key in keys:
                     del self._cache[key]
-                if keys:
+                dropped = bool(keys)
+                if self._disk is not None:  # this run's reads of it, and what earlier runs recorded
+                    self._disk.drop(keys)
+                    dropped = self._disk.drop_table(table) > 0 or dropped
+                if dropped:
                     return
                 table = self.catalog[table].parent
 
@@ -673,6 +828,22 @@ class Fetcher:
             return [(k.service, k.operation, k.account_id, k.region,
                      len(entry.answer) if isinstance(entry.answer, list) else 0, now - entry.stored_at)
                     for k, entry in self._cache.items()]
+
+
+def _done(value: Any) -> Future:
+    """A future that already holds `value`."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+def _disk_cache(config: FetchConfig) -> Any:
+    """The session's call cache on disk (call_cache.CallCache), or None when it is turned off."""
+    from .call_cache import CallCache, calls_root, disabled_by_environment, scope_of
+
+    if not config.persistent_cache or disabled_by_environment():
+        return None
+    return CallCache(calls_root(), scope_of(config.endpoint_url, config.profile), config.ttl, config.refresh)
 
 
 class UnitPool:

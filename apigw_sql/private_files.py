@@ -80,3 +80,10 @@ def write_private_atomically(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def cache_root(kind: str = "cloudtrail") -> Path:
+    """Where apigw-sql keeps what it fetched of one kind (``cloudtrail`` and ``access-logs`` log objects,
+    ``calls``): under $XDG_CACHE_HOME/apigw-sql, else ~/.cache/apigw-sql."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "apigw-sql" / kind

@@ -11,6 +11,9 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", 
                   AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# Tests stay independent: no answer kept on disk by one test (or an earlier run) is served to another.
+# The call cache's own tests turn it on, each in a cache folder of its own.
+os.environ["APIGW_SQL_NO_CACHE"] = "1"
 
 import apigw_sql  # noqa: E402
 
@@ -54,3 +57,17 @@ def connect(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
 def module_connect(sandbox) -> Iterator[Callable[..., "apigw_sql.Connection"]]:
     """The same, kept for a whole module, so that one fetch serves every test of it."""
     yield from _connections(sandbox)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_home(tmp_path_factory) -> Iterator["object"]:
+    """The run's own $XDG_CACHE_HOME (downloaded log files, the call cache when a test turns it on), never
+    the user's; a test that needs an empty one sets its own with monkeypatch."""
+    home = tmp_path_factory.mktemp("xdg-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before

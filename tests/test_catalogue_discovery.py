@@ -2,7 +2,6 @@
 information_schema, duckdb_tables()) before anything is fetched, and still fetched when a query reads it."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -56,19 +55,3 @@ def test_a_user_table_beside_the_catalogue_is_still_a_user_table(connect):
     assert con.uses("SELECT * FROM my_owners") == {}
     with pytest.raises(Exception, match="unknown table 'aws_api_gateway_stag'.*did you mean aws_api_gateway_stage"):
         con.sql("SELECT * FROM aws_api_gateway_stag")
-
-
-def test_export_database_writes_fetched_tables_with_rows_and_the_others_empty(connect, tmp_path: Path):
-    con = connect()
-    con.sql("SELECT * FROM aws_api_gateway_rest_api")
-    target = tmp_path / "export"
-    con.sql(f"EXPORT DATABASE '{target}' (FORMAT parquet)")
-    schema = (target / "schema.sql").read_text()
-    assert "aws_api_gateway_rest_api" in schema and "aws_api_gateway_stage" in schema
-    counts = dict(con.sql(
-        f"SELECT split_part(parse_filename(filename), '.', 1), count(*) FROM read_parquet('{target}/*.parquet', "
-        "filename = true) GROUP BY ALL").rows)
-    assert counts.get("aws_api_gateway_rest_api", 0) > 0
-    assert counts.get("aws_api_gateway_stage", 0) == 0
-    # The export read what was loaded: no table was fetched for it.
-    assert {r.table for r in con.fetch_log} <= {"aws_api_gateway_rest_api", "(session)"}

@@ -33,18 +33,23 @@ LAYERS: dict[str, int] = {
     "apigw_sql.ratelimit": CORE,
     "apigw_sql.scheduler": CORE,
     "apigw_sql.fetch": CORE,
+    "apigw_sql.accounts": CORE,  # which accounts the fetcher reads, and their credentials
     "apigw_sql.engine": CORE,
     "apigw_sql.derived": CORE,
     "apigw_sql.linked": CORE,
     "apigw_sql.introspection": CORE,
     "apigw_sql.interval_text": CORE,
     "apigw_sql.private_files": CORE,
+    "apigw_sql.call_cache": CORE,
     "apigw_sql.atomic_file": CORE,
     "apigw_sql.userconfig": CORE,
+    "apigw_sql.snapshot_files": CORE,  # the snapshot contract the engine opens (--snapshot)
     # Pure functions (stdlib only) that take API key values out of CloudTrail records: the fetcher
     # scrubs LookupEvents pages with it before they are cached, a guarantee of the core.
     "apigw_sql.cloudtrail.scrub": CORE,
     "apigw_sql.app": SERVICES,
+    "apigw_sql.snapshot": SERVICES,
+    "apigw_sql.diff": SERVICES,
     "apigw_sql.output": SERVICES,
     "apigw_sql.progress_line": SERVICES,
     "apigw_sql.tables_doc": SERVICES,

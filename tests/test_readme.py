@@ -82,3 +82,36 @@ def test_readme_mutelist_example_mutes_the_dev_stages(connect, tmp_path):
     assert {f.mute_reason for f in muted} == {"Dev stages do not trace, by decision SEC-1234."}
     assert any(not f.muted for f in alarms)  # the other stages without tracing still alarm
     assert report.warnings == []
+
+
+SNAPSHOT_BLOCK = re.search(r"### Snapshots and diffs.*?```sh\n(.*?)```", README, re.S).group(1)
+SNAPSHOT_COMMANDS = [line.split("#")[0].split(">")[0].strip() for line in SNAPSHOT_BLOCK.splitlines() if line.strip()]
+
+
+def test_readme_snapshot_commands_name_real_options():
+    from apigw_sql.cli import build_parser
+
+    parser = build_parser()
+    assert {shlex.split(c)[1] for c in SNAPSHOT_COMMANDS} == {"collect", "query", "check", "diff"}
+    for command in SNAPSHOT_COMMANDS:
+        parser.parse_args(shlex.split(command)[1:])  # exits (SystemExit) on an unknown option
+
+
+def test_readme_snapshot_example_runs(sandbox, tmp_path):
+    """The first two commands, the sandbox's endpoint in place of --sandbox: collect, then query the snapshot."""
+    import os
+    import subprocess
+    import sys
+
+    collect, query = (shlex.split(c)[1:] for c in SNAPSHOT_COMMANDS[:2])
+    assert "--sandbox" in collect and "--snapshot" in query
+    endpoint = ["--endpoint-url", sandbox.endpoint_url, "--regions", ",".join(sandbox.regions), "--no-rate-limit"]
+    collect = [a for a in collect if a != "--sandbox"] + endpoint
+
+    def run(args):
+        return subprocess.run([sys.executable, "-m", "apigw_sql.cli", *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=dict(os.environ), timeout=300)
+
+    assert run(collect).returncode == 0
+    done = run(query + ["-o", "csv"])
+    assert done.returncode == 0 and "orders-api" in done.stdout, done.stderr

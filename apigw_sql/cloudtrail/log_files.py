@@ -43,7 +43,7 @@ from typing import Any, Callable
 
 from ..catalog import ColumnSpec
 from ..fetch import CallFailed, CallRecord, CredentialsError, FetchError
-from ..private_files import private_dir, write_private_atomically
+from ..private_files import cache_root, private_dir, write_private_atomically
 from ..userconfig import config_file, read_config
 from .layout import ACCOUNT, ORG, SQL_PATH_PATTERN, LogFilter, TimeWindow, parse_log_key, unsafe_key
 from .record_sql import empty_select, records_select, replace_relation, sql_string
@@ -74,12 +74,6 @@ class LogSourceError(UserError, ValueError):
 
 
 # ---- where the sources come from ---------------------------------------------------------------
-
-def cache_root(kind: str = "cloudtrail") -> Path:
-    """Where downloaded log objects of one kind (``cloudtrail``, ``access-logs``) are cached."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "apigw-sql" / kind
-
 
 def configured_sources(config: Any, key: str = "cloudtrail_logs") -> list[str]:
     """The log sources of the session for ``key`` (``cloudtrail_logs``, ``access_logs``): the connection's

@@ -47,6 +47,7 @@ td.nowrap { white-space: nowrap; }
 .pill { display: inline-block; padding: 0 8px; border-radius: 10px; font-size: 12px; font-weight: 600;
   color: #fff; white-space: nowrap; }
 .pill.ok { background: var(--ok); } .pill.alarm { background: var(--alarm); } .pill.info { background: var(--info); }
+.pill.new { background: var(--alarm); }
 .pill.skip { background: var(--skip); } .pill.error { background: var(--error); } .pill.muted { background: var(--muted); }
 .sev { display: inline-block; min-width: 92px; text-align: center; padding: 0 6px; border-radius: 4px;
   font-size: 12px; font-weight: 700; text-transform: uppercase; color: #fff; }
@@ -120,6 +121,8 @@ def render_html(report: Report, title: str = "API Gateway and CloudTrail audit")
                  '<button type="button" id="collapse">Collapse all</button>'
                  '<button type="button" id="reset">Reset</button></div>'
                  '<p id="shown"></p><div id="control-list"></div></section>')
+    if report.baseline is not None:
+        parts.append(_baseline_section(report))
     if report.warnings:
         parts.append("<section><h2>Warnings</h2><ul>")
         parts.extend(f"<li>{escape(w)}</li>" for w in report.warnings)
@@ -130,6 +133,23 @@ def render_html(report: Report, title: str = "API Gateway and CloudTrail audit")
     parts.append(f'<script type="application/json" id="report-data">{_data_json(report)}</script>')
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _baseline_section(report: Report) -> str:
+    """The findings compared with --baseline: how many alarms are new, and the alarms resolved since."""
+    new = [f for f in report.findings if f.status == "alarm" and f.baseline == "new"]
+    parts = [f'<section id="baseline"><h2>Against the baseline</h2><p>{escape(report.baseline or "")}: '
+             f"{len(new)} new alarm{'s' if len(new) != 1 else ''} (marked new below), "
+             f"{len(report.resolved)} resolved.</p>"]
+    if report.resolved:
+        parts.append("<table><thead><tr><th>Control</th><th>Resource</th><th>Account</th><th>Region</th>"
+                     "<th>Reason in the baseline</th></tr></thead><tbody>")
+        parts.extend(f"<tr><td><code>{escape(f.control.id)}</code></td><td class=\"resource\">{escape(f.resource)}</td>"
+                     f"<td>{escape(f.account_id or '')}</td><td>{escape(f.region or '')}</td>"
+                     f"<td>{escape(f.reason)}</td></tr>" for f in report.resolved)
+        parts.append("</tbody></table>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 _FILTERS = (("severity", "Severity"), ("status", "Status"), ("region", "Region"), ("account", "Account"),
@@ -148,6 +168,7 @@ def _data_json(report: Report) -> str:
         return strings.setdefault(value or "", len(strings))
 
     controls, findings = [], []
+    fresh: list[int] = []  # with --baseline: the findings that are new
     ordered = sorted(report.results, key=lambda r: (r.control.severity_rank, r.control.id))  # the most severe first
     for index, r in enumerate(ordered):
         c = r.control
@@ -160,9 +181,13 @@ def _data_json(report: Report) -> str:
                               intern(f.region), SEVERITIES.index(f.severity)]
             if f.muted:
                 row += [1, f.mute_reason or ""]
+            if f.baseline == "new":
+                fresh.append(len(findings))
             findings.append(row)
     data = {"severities": SEVERITIES, "statuses": STATUSES, "strings": list(strings), "controls": controls,
             "findings": findings}
+    if report.baseline is not None:
+        data["new"] = fresh
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
     # Inside <script> only "</script" and "<!--" could end or confuse the element: escape every "<" (and the
     # two line separators older parsers take for line ends).
@@ -242,9 +267,12 @@ _SCRIPT = r"""
   var state = {};
   var opened = {};   // control id -> true when its section is open
   var extra = {};    // control id -> true when all its rows are shown
+  var NEW = {};
+  (D.new || []).forEach(function (i) { NEW[i] = true; });
   var rows = D.findings.map(function (f, i) {
     var c = D.controls[f[0]];
-    return {i: i, control: f[0], status: D.statuses[f[1]], resource: S[f[2]], reason: f[3], account: S[f[4]],
+    return {i: i, fresh: NEW[i] === true,
+            control: f[0], status: D.statuses[f[1]], resource: S[f[2]], reason: f[3], account: S[f[4]],
             region: S[f[5]], severity: f[6], muted: f[7] === 1, muteReason: f[8] || "",
             text: (S[f[2]] + "\n" + f[3] + "\n" + S[f[4]] + "\n" + S[f[5]] + "\n" + c.id + "\n" + c.title +
                    "\n" + (f[8] || "")).toLowerCase()};
@@ -362,6 +390,7 @@ _SCRIPT = r"""
       var td = el("td", "nowrap"); td.appendChild(el("span", "sev " + sev, sev)); tr.appendChild(td);
       td = el("td", "nowrap"); td.appendChild(pill(r.status, r.status));
       if (r.muted) { td.appendChild(document.createTextNode(" ")); td.appendChild(pill("muted", "muted")); }
+      if (r.fresh) { td.appendChild(document.createTextNode(" ")); td.appendChild(pill("new", "new")); }
       tr.appendChild(td);
       tr.appendChild(el("td", "resource", r.resource));
       tr.appendChild(reasonCell(r));

@@ -26,7 +26,8 @@ def ocsf_event(f: Finding, report: Report) -> dict:
         "class_uid": 2003, "class_name": "Compliance Finding", "category_uid": 2, "category_name": "Findings",
         "activity_id": 1, "activity_name": "Create", "type_uid": 200301, "type_name": "Compliance Finding: Create",
         "severity_id": SEVERITY_ID[f.severity], "severity": f.severity.capitalize(),
-        "status_id": 3 if f.muted else 1, "status": "Suppressed" if f.muted else "New",
+        "status_id": 4 if f.baseline == "resolved" else 3 if f.muted else 1,
+        "status": "Resolved" if f.baseline == "resolved" else "Suppressed" if f.muted else "New",
         "status_code": STATUS_CODE[f.status], "status_detail": f.reason, "message": f.reason,
         "time": when, "time_dt": report.started_at.isoformat(),
         "metadata": {"version": "1.1.0", "uid": uid, "event_code": c.id,
@@ -40,9 +41,11 @@ def ocsf_event(f: Finding, report: Report) -> dict:
         "resources": [{"uid": f.resource, "name": f.resource.rsplit("/", 1)[-1], "type": c.resource_type,
                        "region": f.region, "cloud_partition": partition}],
         "remediation": {"desc": c.remediation},
-        "unmapped": {"muted": f.muted, "mute_reason": f.mute_reason, "aliases": list(c.aliases), **f.dimensions},
+        "unmapped": {**({"baseline": f.baseline} if f.baseline else {}),
+                     "muted": f.muted, "mute_reason": f.mute_reason, "aliases": list(c.aliases), **f.dimensions},
     }
 
 
 def render_ocsf(report: Report) -> str:
-    return json.dumps([ocsf_event(f, report) for f in report.findings], indent=2, default=str) + "\n"
+    return json.dumps([ocsf_event(f, report) for f in [*report.findings, *report.resolved]], indent=2,
+                      default=str) + "\n"

@@ -36,8 +36,14 @@ def render_report(report: Report, fmt: str, *, color: bool = False, fail_on: str
     if fmt == "text":
         return render_text(report, color=color, fail_on=fail_on)
     if fmt in ("csv", "json", "jsonl", "markdown"):
-        rows = [tuple(finding_record(f)[c] for c in FINDING_COLUMNS) for f in report.findings]
-        text = render(FINDING_COLUMNS, FINDING_TYPES, rows, fmt)
+        rows = [tuple(record[c] for c in FINDING_COLUMNS) for record in map(finding_record, report.findings)]
+        columns, types = FINDING_COLUMNS, FINDING_TYPES
+        if report.baseline is not None:  # a baseline column, and the resolved alarms after the findings
+            columns, types = (*FINDING_COLUMNS, "baseline"), (*FINDING_TYPES, "VARCHAR")
+            rows = [(*row, f.baseline) for row, f in zip(rows, report.findings)]
+            rows += [(*(record[c] for c in FINDING_COLUMNS), f.baseline)
+                     for record, f in zip(map(finding_record, report.resolved), report.resolved)]
+        text = render(columns, types, rows, fmt)
         return text if text.endswith("\n") else text + "\n"
     renderer: Callable[[Report], str]
     if fmt == "html":
@@ -95,10 +101,20 @@ def render_text(report: Report, color: bool = False, fail_on: str = "low") -> st
         for f in shown[:MAX_ALARMS_SHOWN]:
             tag = paint(f.status, "muted" if f.muted else f.status)
             mute = paint(f" [muted: {f.mute_reason}]", "muted") if f.muted else ""
-            lines.append(f"      {tag}  {f.reason}{mute}")
+            state = f" [{f.baseline}]" if f.baseline else ""
+            lines.append(f"      {tag}{state}  {f.reason}{mute}")
             lines.append(f"             {paint(f.resource, 'dim')}")
         if len(shown) > MAX_ALARMS_SHOWN:
             lines.append(f"      ... and {len(shown) - MAX_ALARMS_SHOWN} more: see --output csv or --export report.html")
+    if report.baseline is not None:
+        new = sum(1 for f in report.findings if f.status == "alarm" and f.baseline == "new")
+        lines.append("")
+        lines.append(paint(f"Against the baseline {report.baseline}", "bold")
+                     + f": {new} new alarm(s), {len(report.resolved)} resolved")
+        for f in report.resolved[:MAX_ALARMS_SHOWN]:
+            lines.append(f"  {paint('resolved', 'ok')}  {f.control.id}: {paint(f.resource, 'dim')}")
+        if len(report.resolved) > MAX_ALARMS_SHOWN:
+            lines.append(f"  ... and {len(report.resolved) - MAX_ALARMS_SHOWN} more: see --output csv")
     lines.append("")
     totals = "  ".join(paint(f"{s} {counts[s]}", s) if counts[s] else f"{s} 0" for s in STATUSES)
     muted = f"  ({report.muted} muted)" if report.muted else ""
@@ -110,8 +126,10 @@ def render_text(report: Report, color: bool = False, fail_on: str = "low") -> st
     if errors:
         lines.append(paint(f"{len(errors)} error(s): part of the estate was not judged (exit 2).", "error"))
     elif failing:
-        lines.append(paint(f"{len(failing)} alarm(s) at or above {fail_on} severity (exit 1).", "alarm"))
+        lines.append(paint(f"{len(failing)} {'new ' if report.fail_on_new else ''}alarm(s) at or above {fail_on} "
+                           "severity (exit 1).", "alarm"))
     else:
-        lines.append(paint(f"No unmuted alarm at or above {fail_on} severity (exit 0).", "ok"))
+        lines.append(paint(f"No unmuted {'new ' if report.fail_on_new else ''}alarm at or above {fail_on} "
+                           "severity (exit 0).", "ok"))
     return "\n".join(lines) + "\n"
 

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from .control import SEVERITIES, STATUSES, Control, Parameter
+from ..accounts import ACCOUNTS_TABLE
 from ..errors import UserError
 
 REQUIRED_COLUMNS = ("resource", "status", "reason", "account_id", "region")
@@ -42,6 +43,7 @@ class Finding:
     dimensions: dict[str, Any] = field(default_factory=dict)
     muted: bool = False
     mute_reason: str | None = None
+    baseline: str | None = None         # with --baseline: new, unchanged or resolved (controls/baseline.py)
 
     @property
     def severity_rank(self) -> int:
@@ -81,6 +83,9 @@ class Report:
     tables: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = None         # the previous report or snapshot findings were compared with
+    resolved: list[Finding] = field(default_factory=list)  # its alarms that are no alarm now (never failing)
+    fail_on_new: bool = False           # only new findings fail the run (--fail-on-new)
 
     @property
     def findings(self) -> list[Finding]:
@@ -98,7 +103,8 @@ class Report:
         if fail_on == "none":
             return []
         threshold = SEVERITIES.index(fail_on)
-        return [f for f in self.findings if f.status == "alarm" and not f.muted and f.severity_rank <= threshold]
+        return [f for f in self.findings if f.status == "alarm" and not f.muted and f.severity_rank <= threshold
+                and not (self.fail_on_new and f.baseline == "unchanged")]
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.status == "error" and not f.muted]
@@ -316,7 +322,7 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
     accounts = {t.account_id for t in (con.fetcher.known_targets() if engine is None else [])} or \
         {f.account_id for r in results for f in r.findings if f.account_id and f.status != "error"}
     return Report(results=results, started_at=started_at, elapsed=time.monotonic() - started,
-                  api_calls=len(log), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
+                  api_calls=sum(1 for rec in log if not rec.cached), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
 
 
 def _check_variables_apart(controls: Sequence[Control], values: dict[str, Any]) -> None:
@@ -428,6 +434,8 @@ def _errors_of(errors: Sequence[Any], tables: Sequence[str], con: Any, planned: 
     relevant = _with_parents(tables, con)
     if any(c.pushdown == "provider" for name in tables for c in con.catalog[name].columns):
         relevant |= {e.table for e in errors if e.table not in planned}
+    if any(name in con.catalog and con.catalog[name].scope != "local" for name in relevant):
+        relevant.add(ACCOUNTS_TABLE)  # an account that cannot be reached blinds every control that reads AWS
     return [e for e in errors if e.table in relevant]
 
 
@@ -442,6 +450,14 @@ def _fetch_error_findings(control: Control, errors: Sequence[Any], con: Any) -> 
         if key in seen:
             continue
         seen.add(key)
+        if err.table == ACCOUNTS_TABLE:
+            what = ("Could not list the organization's accounts from account" if err.operation == "ListAccounts"
+                    else "Could not read account")  # ListAccounts: the other accounts are unknown, not unread
+            findings.append(Finding(control, f"arn:{partition}:::{err.account_id}", "error",
+                                    f"{what} {err.account_id}: {err.operation} failed with {err.code} "
+                                    f"({err.message}); the control is not judged there.", err.account_id, None,
+                                    control.severity, {"table": err.table}))
+            continue
         findings.append(Finding(control, f"arn:{partition}:::{err.account_id}", "error",
                                 f"Could not read {err.table} in account {err.account_id}, region {err.region}: "
                                 f"{err.operation} failed with {err.code} ({err.message}); the control is not "

@@ -39,7 +39,7 @@ def render_sarif(report: Report) -> str:
                            "resource_type": c.resource_type, "aliases": list(c.aliases)},
         })
     results, notifications = [], []
-    for f in report.findings:
+    for f in [*report.findings, *report.resolved]:
         if f.status == "error":
             notifications.append({"level": "error", "message": {"text": f.reason},
                                   "descriptor": {"id": f.control.id, "index": index[f.control.id]}})
@@ -56,6 +56,8 @@ def render_sarif(report: Report) -> str:
             "properties": {"resource": f.resource, "account_id": f.account_id, "region": f.region,
                            "severity": f.severity, "status": f.status, "muted": f.muted, **f.dimensions},
         }
+        if f.baseline is not None:  # SARIF's own field: a resolved alarm is "absent" from this run
+            entry["baselineState"] = "absent" if f.baseline == "resolved" else f.baseline
         if f.muted:
             entry["suppressions"] = [{"kind": "external", "status": "accepted",
                                       "justification": f.mute_reason or "muted by the mutelist"}]

@@ -94,6 +94,7 @@ def _route(app: SandboxApp, method: str, parts: list[str], spec: dict[str, Any],
         region = str(spec["region"])
         records = [complete_record(r, region, account) for r in spec.get("records") or []]
         for record in records:
+            app.events.mark_planted(record["eventID"])  # LookupEvents shows it to every account
             app.recorder.record(record)
         return json_reply(200, {"eventIds": [r["eventID"] for r in records]})
     if what == "flush-logs":

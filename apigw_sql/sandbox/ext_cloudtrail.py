@@ -110,7 +110,7 @@ class CloudTrailExtensions:
     # Handlers
 
     def _lookup_events(self, call: Call, forward: Forward) -> Reply:
-        return json_reply(200, lookup_events(self._events, call.region, call.json_body()), call.request_id)
+        return json_reply(200, lookup_events(self._events, call.region, call.json_body(), account=call.account_id), call.request_id)
 
     def _get_trail_status(self, call: Call, forward: Forward) -> Reply:
         trail = self.resolve(call, str(call.json_body().get("Name") or ""))

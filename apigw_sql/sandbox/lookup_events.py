@@ -74,8 +74,9 @@ def _event(record: dict[str, Any], moment: datetime) -> dict[str, Any]:
 
 
 def lookup_events(store: MemoryEventStore, region: str, params: dict[str, Any],
-                  now: datetime | None = None) -> dict[str, Any]:
-    """The LookupEvents response for `params` (the JSON request body) in `region`."""
+                  now: datetime | None = None, account: str | None = None) -> dict[str, Any]:
+    """The LookupEvents response for `params` (the JSON request body) in `region`: of `account`'s events
+    when given (each account sees its own history, as on AWS; events planted by tests are everyone's)."""
     now = now or datetime.now(timezone.utc)
     attributes = params.get("LookupAttributes") or []
     if len(attributes) > 1:
@@ -106,6 +107,9 @@ def lookup_events(store: MemoryEventStore, region: str, params: dict[str, Any],
         if stored.time < start:
             break
         if not matches(stored.record):
+            continue
+        if account is not None and stored.record.get("recipientAccountId", account) != account \
+                and not store.is_planted(stored.record.get("eventID")):
             continue
         if len(page) == int(max_results):
             has_more = True

@@ -24,6 +24,25 @@ def account_for(access_key_id: str | None, headers: dict[str, str]) -> str:
     return str(get_account_id_from(access_key_id))
 
 
+def role_trust_policy(role_arn: str) -> dict[str, Any] | None:
+    """The trust policy of an IAM role by ARN, or None when the role does not exist."""
+    import json
+
+    from moto.iam.models import iam_backends
+
+    parts = role_arn.split(":")
+    if len(parts) < 6 or not parts[4].isdigit() or parts[4] not in iam_backends:
+        return None
+    try:
+        role = iam_backends[parts[4]][parts[1] or "aws"].get_role_by_arn(role_arn)
+    except Exception:  # noqa: BLE001 - moto's NotFound: no such role
+        return None
+    try:
+        return json.loads(role.assume_role_policy_document)
+    except (TypeError, ValueError):
+        return {}
+
+
 def apigateway(account_id: str, region: str) -> Any:
     from moto.apigateway.models import apigateway_backends
 

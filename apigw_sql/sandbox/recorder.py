@@ -59,6 +59,16 @@ class MemoryEventStore:
         self._by_region: dict[str, list[StoredEvent]] = {}
         self._seq = 0
         self._max = max_per_region
+        # Events planted by tests (the control endpoint): every account's LookupEvents shows them, as
+        # before the sandbox served several accounts; recorded calls are their account's alone.
+        self._planted: set[str] = set()
+
+    def mark_planted(self, event_id: str) -> None:
+        with self._lock:
+            self._planted.add(event_id)
+
+    def is_planted(self, event_id: str | None) -> bool:
+        return event_id in self._planted
 
     def record(self, record: dict[str, Any]) -> None:
         region = record.get("awsRegion") or "us-east-1"
@@ -78,3 +88,4 @@ class MemoryEventStore:
     def clear(self) -> None:
         with self._lock:
             self._by_region.clear()
+            self._planted.clear()

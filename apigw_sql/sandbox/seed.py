@@ -82,6 +82,9 @@ with includeValues=true and GetApiKey with includeValue=true; CreateApiKey by th
 ROOTACCESSKEY); and 12 AccessDeniedException errors on GetRestApis in eu-west-1 from access key
 AKIASANDBOXPROBE0001.
 
+Organization (apigw_sql/sandbox/seed_accounts.py): this account is the management account of an
+organization with one member account, 210987654321, which has a small weak estate of its own.
+
 IAM (apigw_sql/sandbox/seed_iam.py): an admin role with AmazonAPIGatewayAdministrator, a CI user with
 apigateway:* on *, a role that may invoke every API, well-scoped deployer and invoker roles, a boundary-capped
 developer role, a group-inherited admin, and CloudTrail history in which some of them wrote and some never did.
@@ -94,6 +97,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cloudtrail_event import ROOT_ACCESS_KEY_ID
 from .sandbox import DEMO_ACCOUNT_ID, DEMO_REGIONS, control_request, make_client
+from .seed_accounts import seed_accounts
 from .seed_iam import seed_iam
 from .seed_usage import seed_usage
 
@@ -720,4 +724,5 @@ def seed_demo(target: Sandbox | str) -> dict[str, Any]:
     _activity(s)
     seed_iam(s.endpoint_url, s.client("iam", US), s.estate)  # principals and their history: seed_iam.py
     seed_usage(s)
+    s.estate["accounts"] = seed_accounts(s, ACCOUNT)  # the organization and its member account
     return s.estate
