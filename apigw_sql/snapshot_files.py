@@ -94,6 +94,11 @@ def partition_columns(columns: list[str] | tuple[str, ...]) -> list[str]:
     return [c for c in PARTITION_COLUMNS if c in columns]
 
 
+def table_folder(snapshot: str, table: str) -> str:
+    """Where a table's files are in a Parquet snapshot (a folder, or an object-store prefix for other engines)."""
+    return f"{snapshot.rstrip('/')}/{table}"
+
+
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -155,7 +160,7 @@ def open_snapshot(duck: Any, path: str, catalog: Catalog, schema: str = "main",
                     sources[name] = (f"{quote(alias)}.main.{quote(name)}", held[name])
         else:
             for name in wanted_tables:
-                folder = os.path.join(path, name)
+                folder = table_folder(path, name)
                 if not os.path.isdir(folder):
                     continue
                 columns = _declared_columns(catalog, name)

@@ -24,6 +24,9 @@ class ColumnType:
     duckdb: str                             # the DuckDB type of the column
     arrow: Callable[[], Any]                # the pyarrow type (a function: pyarrow loads on first use)
     convert: Callable[[Any], Any]           # an API value (not None) -> a Python value of the type
+    # The Spark SQL type (a DDL name) of a snapshot column. DuckDB's TIMESTAMP (no time zone, as the
+    # controls expect) is Spark's TIMESTAMP_NTZ, which sqlglot also writes for the controls' casts.
+    spark: str = "string"
 
 
 def _utc(value: datetime) -> datetime:
@@ -86,9 +89,9 @@ def _pa(name: str, *args: Any) -> Callable[[], Any]:
 COLUMN_TYPES: dict[str, ColumnType] = {t.name: t for t in (
     ColumnType("VARCHAR", "VARCHAR", _pa("string"), _varchar),
     ColumnType("JSON", "JSON", _pa("string"), _json),
-    ColumnType("BIGINT", "BIGINT", _pa("int64"), int),
-    ColumnType("DOUBLE", "DOUBLE", _pa("float64"), float),
-    ColumnType("BOOLEAN", "BOOLEAN", _pa("bool_"), _boolean),
-    ColumnType("TIMESTAMP", "TIMESTAMP", _pa("timestamp", "us"), _timestamp),
-    ColumnType("VARCHAR[]", "VARCHAR[]", _pa("list_", _pa("string")), _varchar_list),
+    ColumnType("BIGINT", "BIGINT", _pa("int64"), int, "bigint"),
+    ColumnType("DOUBLE", "DOUBLE", _pa("float64"), float, "double"),
+    ColumnType("BOOLEAN", "BOOLEAN", _pa("bool_"), _boolean, "boolean"),
+    ColumnType("TIMESTAMP", "TIMESTAMP", _pa("timestamp", "us"), _timestamp, "timestamp_ntz"),
+    ColumnType("VARCHAR[]", "VARCHAR[]", _pa("list_", _pa("string")), _varchar_list, "array<string>"),
 )}

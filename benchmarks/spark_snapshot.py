@@ -156,11 +156,11 @@ def run_engine(engine: str, snapshot: str) -> dict:
     started = time.monotonic()
     jvm_peak_mb = None
     if engine == "duckdb":
-        from apigw_sql.engines.snapshot import DuckDBSnapshotEngine
+        import apigw_sql
 
-        runner_engine = DuckDBSnapshotEngine(snapshot)
+        con = apigw_sql.connect(snapshot=snapshot)  # what check --snapshot opens
         ready = time.monotonic()
-        report = run_controls(None, engine=runner_engine)
+        report = run_controls(con)
     else:
         from apigw_sql.engines.spark import SparkEngine
 

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+import apigw_sql
+
 pytest.importorskip("pyspark")
 
 from apigw_sql.cli import main  # noqa: E402
 from apigw_sql.controls.catalogue import load_controls  # noqa: E402
 from apigw_sql.controls.runner import run_controls  # noqa: E402
-from apigw_sql.engines.snapshot import DuckDBSnapshotEngine, partition_columns  # noqa: E402
+from apigw_sql.snapshot import collect  # noqa: E402
 from apigw_sql.transpile import DIALECTS, DUCKDB_ONLY  # noqa: E402
 
 # Controls that stay DuckDB-only: a new one must be explained here and in transpile.DUCKDB_ONLY.
@@ -45,28 +47,20 @@ EXPECTED_DUCKDB_ONLY = {
 AS_OF = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
-def write_parquet_snapshot_standin_for_collect(con, out: Path) -> None:
-    """A stand-in for ``apigw-sql collect --out DIR``: every loaded catalogue table with rows, written in the
-    snapshot contract's layout by DuckDB's COPY ... PARTITION_BY (account_id, region)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in con.catalog:
-        spec = con.catalog[name]
-        if name.startswith("apigw_sql_") or not con.duck.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]:
-            continue
-        parts = partition_columns(spec)
-        partition = f", PARTITION_BY ({', '.join(parts)})" if parts else ""
-        target = out / name if parts else out / name / "data_0.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        con.duck.execute(f"COPY (SELECT * FROM \"{name}\") TO '{target}' (FORMAT parquet{partition})")
-
-
 @pytest.fixture(scope="module")
 def snapshot(module_connect, tmp_path_factory) -> Path:
-    con = module_connect()
-    run_controls(con)  # loads every table a control reads, as collect would fetch them
     out = tmp_path_factory.mktemp("snapshot") / "parquet"
-    write_parquet_snapshot_standin_for_collect(con, out)
+    collect(module_connect(), str(out))
     return out
+
+
+def _on_duckdb(snapshot: Path, names=None, **variables):
+    """The controls on DuckDB over the same snapshot (--snapshot): the reference Spark is held to."""
+    con = apigw_sql.connect(snapshot=str(snapshot))
+    try:
+        return run_controls(con, names, variables=variables or None)
+    finally:
+        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +76,7 @@ def spark_engine(snapshot):
 
 @pytest.fixture(scope="module")
 def reports(snapshot, spark_engine):
-    duck = DuckDBSnapshotEngine(str(snapshot))
-    try:
-        on_duckdb = run_controls(None, variables={"as_of": AS_OF}, engine=duck)
-    finally:
-        duck.close()
+    on_duckdb = _on_duckdb(snapshot, as_of=AS_OF)
     on_spark = run_controls(None, variables={"as_of": AS_OF}, engine=spark_engine)
     return on_duckdb, on_spark
 
@@ -148,11 +138,7 @@ def test_check_engine_spark_reports_as_duckdb_does(snapshot, spark_engine, capsy
     names = ["apigateway_stage_xray_tracing_enabled", "apigateway_api_key_rotated", *sorted(DUCKDB_ONLY)[:1]]
     code = main(["check", *names, "--engine", "spark", "--snapshot", str(snapshot), "-o", "json"])
     on_spark = json.loads(capsys.readouterr().out)
-    duck = DuckDBSnapshotEngine(str(snapshot))
-    try:
-        on_duckdb = run_controls(None, names, engine=duck)
-    finally:
-        duck.close()
+    on_duckdb = _on_duckdb(snapshot, names)
     assert code == on_duckdb.exit_code() == 1  # the sandbox has stages without X-Ray
     statuses = {(f["control_id"], f["resource"], f["status"]) for f in on_spark["findings"]} \
         if isinstance(on_spark, dict) else {(f["control_id"], f["resource"], f["status"]) for f in on_spark}

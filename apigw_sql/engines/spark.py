@@ -18,7 +18,8 @@ from typing import Any
 
 from ..catalog import Catalog, TableSpec, load_catalog
 from ..errors import UserError
-from .snapshot import partition_columns, table_location
+from ..snapshot_files import table_folder
+from ..types import COLUMN_TYPES
 
 INSTALL_HINT = "pip install 'apigw-sql[spark]'"
 
@@ -51,20 +52,13 @@ def require_pyspark() -> None:
         raise SparkUnavailable(f"--engine spark needs pyspark: {INSTALL_HINT}") from None
 
 
-def _spark_type(type_name: str) -> Any:
-    from pyspark.sql import types as T
-
-    return {"VARCHAR": T.StringType(), "JSON": T.StringType(), "BIGINT": T.LongType(),
-            "DOUBLE": T.DoubleType(), "BOOLEAN": T.BooleanType(), "TIMESTAMP": T.TimestampNTZType(),
-            "VARCHAR[]": T.ArrayType(T.StringType())}[type_name]
+def _spark_type(type_name: str) -> str:
+    return COLUMN_TYPES[type_name].spark
 
 
-def _file_schema(spec: TableSpec) -> Any:
-    """The table's schema in Spark. DuckDB's TIMESTAMP (no time zone, as the controls expect) is Spark's
-    TIMESTAMP_NTZ, which sqlglot also writes for the controls' casts to TIMESTAMP."""
-    from pyspark.sql import types as T
-
-    return T.StructType([T.StructField(c.name, _spark_type(c.type)) for c in spec.columns])
+def _file_schema(spec: TableSpec) -> str:
+    """The table's schema in Spark, as DDL."""
+    return ", ".join(f"`{c.name}` {_spark_type(c.type)}" for c in spec.columns)
 
 
 def start_session(master: str | None = None, app_name: str = "apigw-sql") -> Any:
@@ -112,7 +106,7 @@ def register_snapshot(session: Any, snapshot: str, catalog: Catalog | None = Non
     found = []
     for name in catalog:
         spec = catalog[name]
-        location = table_location(snapshot, name)
+        location = table_folder(snapshot, name)
         frame = None
         if "://" in snapshot or os.path.isdir(location):
             try:
