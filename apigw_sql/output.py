@@ -58,25 +58,12 @@ def render(columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence
 def indented_json(records: list[dict[str, Any]]) -> str:
     """Exactly ``json.dumps(records, indent=2, default=_default, ensure_ascii=False)``, at the speed of the
     C encoder: CPython encodes with ``indent`` in pure Python (seconds for tens of thousands of findings),
-    so the records' layout is written here and each plain value by the C encoder."""
-    if not records:
-        return "[]"
-    blocks = []
-    for record in records:
-        if not record:
-            blocks.append("  {}")
-            continue
-        if not all(isinstance(key, str) for key in record):
-            blocks.append("  " + json.dumps(record, indent=2, default=_default, ensure_ascii=False)
-                          .replace("\n", "\n  "))
-            continue
-        blocks.append("  {\n    " + ",\n    ".join(f"{_encode_text(key)}: {_json_text(value)}"
-                                                  for key, value in record.items()) + "\n  }")
-    return "[\n" + ",\n".join(blocks) + "\n]"
+    so lists and objects are laid out here and each plain value is written by the C encoder."""
+    return _json_text(records, 0)
 
 
-def _json_text(value: Any) -> str:
-    """A record's value as json.dumps(indent=2) writes it two levels deep."""
+def _json_text(value: Any, level: int) -> str:
+    """`value` as json.dumps(indent=2) writes it `level` levels deep."""
     if isinstance(value, str):
         return _encode_text(value)
     if value is None:
@@ -87,7 +74,19 @@ def _json_text(value: Any) -> str:
         return "false"
     if type(value) is int:
         return int.__repr__(value)
-    return json.dumps(value, indent=2, default=_default, ensure_ascii=False).replace("\n", "\n    ")
+    if type(value) is list:
+        if not value:
+            return "[]"
+        inner = "\n" + "  " * (level + 1)
+        return "[" + inner + ("," + inner).join(_json_text(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+    if type(value) is dict and all(type(key) is str for key in value):
+        if not value:
+            return "{}"
+        inner = "\n" + "  " * (level + 1)
+        return "{" + inner + ("," + inner).join(f"{_encode_text(k)}: {_json_text(v, level + 1)}"
+                                                for k, v in value.items()) + "\n" + "  " * level + "}"
+    # Floats, tuples, dates and the rest: json's own spelling, indented to this level.
+    return json.dumps(value, indent=2, default=_default, ensure_ascii=False).replace("\n", "\n" + "  " * level)
 
 
 _MARKDOWN_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "`": "\\`",
@@ -132,12 +131,17 @@ def _cell(value: Any, max_width: int | None) -> str:
 
 
 def _json_value(value: Any, ctype: str) -> Any:
+    if type(value) in _PLAIN and ctype != "JSON":  # most values: nothing to convert (findings are text)
+        return value
     if ctype == "JSON" and isinstance(value, str):
         try:
             return json.loads(value)
         except ValueError:
             return value
     return _intervals_as(value, interval_text.iso8601)
+
+
+_PLAIN = frozenset({str, int, bool, float, type(None)})
 
 
 def _intervals_as(value: Any, spell: Any) -> Any:

@@ -20,7 +20,8 @@ What reading the calls would have done is done from the manifest: the fetch log 
 engine's reload signature) are the same.
 
 Only tables whose rows are a function of their calls are kept: none with a rows function (Python code
-that may read anything) in its chain of parents, none whose pushed ``param`` filters chose the calls (that
+that may read anything, such as the clock or log files) in its chain of parents but those of
+``apigw_sql.derived``, which derive rows from a parent's row and their calls alone; none whose pushed ``param`` filters chose the calls (that
 choice depends on what else is cached), none whose fetch met a failure.
 """
 from __future__ import annotations
@@ -46,7 +47,9 @@ if TYPE_CHECKING:
 FORMAT = 1
 FOLDER = "_tables"  # beside the account folders of a scope (an account folder is digits or "_" + hex)
 # The modules whose code decides what rows are built from pages: a change to them is a change of key.
-_ROW_MODULES = ("rowbuild.py", "transforms.py", "types.py", "catalog.py", "fetch.py", "table_cache.py")
+_ROW_MODULES = ("rowbuild.py", "transforms.py", "types.py", "catalog.py", "fetch.py", "table_cache.py", "derived.py")
+# Rows functions of this module derive rows from their parent's row and their calls alone (derived.py).
+_DERIVED = "apigw_sql.derived:"
 _code_digest: str | None = None
 
 
@@ -138,7 +141,7 @@ class TableCache:
         table: str | None = spec.name
         while table is not None:
             chain = fetcher.catalog[table]
-            if chain.fetch.rows or chain.scope == "local":
+            if (chain.fetch.rows and not chain.fetch.rows.startswith(_DERIVED)) or chain.scope == "local":
                 return False
             table = chain.parent
         return True
@@ -222,7 +225,7 @@ class TableCache:
             if hashlib.sha256(body).hexdigest() != manifest.get("data_sha256"):
                 raise Refused("its data is not the data it was written with")
             calls = manifest["calls"]
-            if not isinstance(calls, list) or not all(isinstance(c, list) and len(c) == 9 for c in calls):
+            if not isinstance(calls, list) or not all(isinstance(c, list) and len(c) == 10 for c in calls):
                 raise Refused("its list of calls does not parse")
             with pa.ipc.open_stream(body) as reader:
                 table = reader.read_all()
@@ -236,18 +239,17 @@ class TableCache:
         """Whether every call is younger than the TTL and its call-cache file is the one the table was built from."""
         now = time.time()
         checked: set[str] = set()
-        for table, account, region, service, operation, params, fetched_at, identity, _answer in calls:
+        for _table, _account, _region, _service, _operation, _params, fetched_at, file, identity, _answer in calls:
             if not 0 <= now - float(fetched_at) < self.calls.ttl:
                 return False
-            path = self.calls.path((account, region, service, operation, params))
-            if str(path) in checked:
+            if file in checked:
                 continue
             try:
-                if file_identity(os.lstat(path)) != identity:
+                if file_identity(os.lstat(self.calls.folder / file)) != identity:
                     return False
             except OSError:
                 return False
-            checked.add(str(path))
+            checked.add(file)
         return True
 
     def _replay(self, fetcher: Fetcher, calls: list[list[Any]], query: Any) -> None:
@@ -259,7 +261,7 @@ class TableCache:
         touches = []
         records = []
         with fetcher._lock:
-            for table, account, region, service, operation, params, fetched_at, identity, answer in calls:
+            for table, account, region, service, operation, params, fetched_at, _file, identity, answer in calls:
                 key = CallKey(account, region, service, operation, params)
                 known = fetcher._disk_stamps.get(key)
                 if known is None or known[1] != fetched_at:
@@ -313,7 +315,8 @@ class TableCache:
                     answer = {"code": entry.answer.code, "message": entry.answer.message}
                 else:
                     answer = [_count_items(page) for page in entry.answer]
-                calls.append([table, *call, origin[1], origin[2], answer])
+                file = self.calls.path(call).relative_to(self.calls.folder).as_posix()
+                calls.append([table, *call, origin[1], file, origin[2], answer])
         table = arrow_table(spec, rows)
         # The table must give back the very rows it was built from: a child table reads its parent's rows.
         if isinstance(rows, list) and table.to_pylist() != rows:
