@@ -268,8 +268,11 @@ class TableCache:
                     known = (now_monotonic - (now - fetched_at), fetched_at, identity)
                     fetcher._disk_stamps[key] = known
                 touches.append((table, key, known[0]))
-                if key in fetcher._replayed or key in fetcher._cache:
+                if key in fetcher._replayed:
                     continue  # its records are in the log already
+                if key in fetcher._cache and key not in fetcher._unlogged:
+                    continue  # read (or made) by this process already: logged then
+                fetcher._unlogged.pop(key, None)  # looked at to plan a call only: logged now, once
                 fetcher._replayed.add(key)
                 started_at = datetime.fromtimestamp(fetched_at, tz=timezone.utc).replace(tzinfo=None)
                 record = dict(table=table, service=service, operation=operation, account_id=account, region=region,
