@@ -10,8 +10,9 @@ call the rows came from, with when it was fetched and the identity of its call-c
 size, modification time).
 
 It is used only while it cannot differ from rebuilding the table: every call it lists is younger than the
-TTL and its call-cache file is still the very file it was built from (a call made again, forgotten by
-REFRESH or swept away invalidates every table built from it); the same owner, mode and folder checks as
+TTL and its call-cache file is still the very file it was built from, one the call cache would read (a call
+made again, forgotten by REFRESH or swept away, or its file opened to others, invalidates every table built
+from it); the same owner, mode and folder checks as
 the call cache's files (call_cache.py) apply, its recorded key must be the one asked for and its data must
 have the digest the manifest records; anything else is refused, with one warning, and the table is rebuilt.
 
@@ -237,7 +238,7 @@ class TableCache:
 
     def _current(self, calls: list[list[Any]]) -> bool:
         """Whether every call is younger than the TTL and its call-cache file is the one the table was built from."""
-        now = time.time()
+        now, uid = time.time(), os.geteuid()
         checked: set[str] = set()
         for _table, _account, _region, _service, _operation, _params, fetched_at, file, identity, _answer in calls:
             if not 0 <= now - float(fetched_at) < self.calls.ttl:
@@ -245,9 +246,13 @@ class TableCache:
             if file in checked:
                 continue
             try:
-                if file_identity(os.lstat(self.calls.folder / file)) != identity:
-                    return False
+                info = os.lstat(self.calls.folder / file)
             except OSError:
+                return False
+            # The call cache would refuse it (call_cache.py): neither would the table built from it be used.
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != uid or info.st_mode & 0o022:
+                return False
+            if file_identity(info) != identity:
                 return False
             checked.add(file)
         return True
