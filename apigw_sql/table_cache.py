@@ -76,6 +76,16 @@ def file_identity(info: os.stat_result) -> list[int]:
     return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
 
 
+def _canonical(spec: TableSpec) -> str:
+    """A table spec as text that is the same in every process (a set's order is not: string hashes vary)."""
+    import dataclasses
+
+    def plain(value: Any) -> Any:
+        return sorted(value, key=str) if isinstance(value, (set, frozenset)) else str(value)
+
+    return json.dumps(dataclasses.asdict(spec), sort_keys=True, default=plain)
+
+
 class Recording:
     """A query's fetch as one table build sees it: everything goes to the query, and the calls touched and
     the failures met are also kept here, so that the table's own calls are known (tables fetch at once)."""
@@ -130,6 +140,8 @@ class TableCache:
         self._lock = threading.Lock()
         self._warned = False
         self._swept = False
+        # call -> its pages' item counts (or its expected error) for calls whose answers a loaded table stood for
+        self._summaries: dict[Any, Any] = {}
         self.loaded = 0   # tables answered from disk this process
         self.stored = 0
         self.refused = 0
@@ -153,7 +165,7 @@ class TableCache:
         specs = []
         table: str | None = spec.name
         while table is not None:
-            specs.append(repr(fetcher.catalog[table]))
+            specs.append(_canonical(fetcher.catalog[table]))
             table = fetcher.catalog[table].parent
         targets = []
         for target in fetcher.targets():
@@ -273,6 +285,7 @@ class TableCache:
                     known = (now_monotonic - (now - fetched_at), fetched_at, identity)
                     fetcher._disk_stamps[key] = known
                 touches.append((table, key, known[0]))
+                self._summaries[key] = answer
                 if key in fetcher._replayed:
                     continue  # its records are in the log already
                 if key in fetcher._cache and key not in fetcher._unlogged:
@@ -316,10 +329,14 @@ class TableCache:
             for table, call, stamp in sorted(recording.own, key=lambda t: (t[0], t[1])):
                 origin = fetcher._disk_stamps.get(call)
                 entry = fetcher._cache.get(call)
-                if origin is None or origin[0] != stamp or entry is None or entry.stored_at != stamp:
+                if origin is None or origin[0] != stamp:
                     return  # an answer that is not (or no longer) the one on disk
                 answer: Any
-                if isinstance(entry.answer, ExpectedError):
+                if entry is None or entry.stored_at != stamp:  # not read: a loaded parent stood for it
+                    if call not in self._summaries:
+                        return
+                    answer = self._summaries[call]
+                elif isinstance(entry.answer, ExpectedError):
                     answer = {"code": entry.answer.code, "message": entry.answer.message}
                 else:
                     answer = [_count_items(page) for page in entry.answer]
