@@ -238,7 +238,9 @@ class TableCache:
             if hashlib.sha256(body).hexdigest() != manifest.get("data_sha256"):
                 raise Refused("its data is not the data it was written with")
             calls = manifest["calls"]
-            if not isinstance(calls, list) or not all(isinstance(c, list) and len(c) == 10 for c in calls):
+            if not isinstance(calls, list) or not all(
+                    isinstance(c, list) and len(c) == 10 and isinstance(c[6], float) and isinstance(c[7], str)
+                    and ".." not in c[7] and not c[7].startswith("/") for c in calls):
                 raise Refused("its list of calls does not parse")
             with pa.ipc.open_stream(body) as reader:
                 table = reader.read_all()
@@ -250,23 +252,21 @@ class TableCache:
 
     def _current(self, calls: list[list[Any]]) -> bool:
         """Whether every call is younger than the TTL and its call-cache file is the one the table was built from."""
-        now, uid = time.time(), os.geteuid()
-        checked: set[str] = set()
+        now, uid, ttl = time.time(), os.geteuid(), self.calls.ttl
+        folder = os.path.join(self.calls.folder, "")
+        lstat, is_file = os.lstat, stat.S_ISREG
         for _table, _account, _region, _service, _operation, _params, fetched_at, file, identity, _answer in calls:
-            if not 0 <= now - float(fetched_at) < self.calls.ttl:
+            if not 0 <= now - fetched_at < ttl:
                 return False
-            if file in checked:
-                continue
             try:
-                info = os.lstat(self.calls.folder / file)
+                info = lstat(folder + file)
             except OSError:
                 return False
             # The call cache would refuse it (call_cache.py): neither would the table built from it be used.
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != uid or info.st_mode & 0o022:
+            if not is_file(info.st_mode) or info.st_uid != uid or info.st_mode & 0o022:
                 return False
-            if file_identity(info) != identity:
+            if [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns] != identity:
                 return False
-            checked.add(file)
         return True
 
     def _replay(self, fetcher: Fetcher, calls: list[list[Any]], query: Any) -> None:
