@@ -26,6 +26,8 @@ def render(columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence
            max_width: int | None = None) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "json" and columns and len(set(columns)) == len(columns):
+        return json_document(columns, types, rows)
     if fmt in ("json", "jsonl"):
         records = [{c: _json_value(v, t) for c, t, v in zip(columns, types, row)} for row in rows]
         if fmt == "json":
@@ -60,6 +62,31 @@ def indented_json(records: list[dict[str, Any]]) -> str:
     C encoder: CPython encodes with ``indent`` in pure Python (seconds for tens of thousands of findings),
     so lists and objects are laid out here and each plain value is written by the C encoder."""
     return _json_text(records, 0)
+
+
+def json_document(columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """The rows as ``--output json`` writes them (``indented_json`` of their records), without making the
+    records: a value of a plain column is written as it is, any other as ``_json_value`` reads it."""
+    if not rows:
+        return "[]"
+    keys = [f"    {_encode_text(column)}: " for column in columns]
+    plain = [ctype != "JSON" for ctype in types]
+    cells = list(zip(keys, plain, types))
+    blocks = []
+    for row in rows:
+        parts = []
+        for (key, is_plain, ctype), value in zip(cells, row):
+            kind = type(value)
+            if kind is str and is_plain:
+                parts.append(key + _encode_text(value))
+            elif value is None:
+                parts.append(key + "null")
+            elif kind is bool:
+                parts.append(key + ("true" if value else "false"))
+            else:
+                parts.append(key + _json_text(_json_value(value, ctype), 2))
+        blocks.append("  {\n" + ",\n".join(parts) + "\n  }")
+    return "[\n" + ",\n".join(blocks) + "\n]"
 
 
 def _json_text(value: Any, level: int) -> str:

@@ -29,3 +29,17 @@ def test_findings_like_records() -> None:
                 "text": 'quote " newline \n unicode é \u2028'}, {}]
     assert indented_json(records) == json.dumps(records, indent=2, default=_default, ensure_ascii=False)
     assert indented_json([]) == "[]"
+
+
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text()), st.one_of(st.none(), st.booleans()),
+                          st.one_of(st.none(), st.integers(), st.floats()),
+                          st.one_of(st.none(), st.text(), st.just('{"a": [1, {"b": null}], "c": "d"}'), st.just("[]")),
+                          st.one_of(st.none(), st.lists(st.text(max_size=4), max_size=3), st.datetimes())),
+                max_size=6))
+def test_rows_are_written_as_their_records_would_be(rows: list) -> None:
+    from apigw_sql.output import _json_value, json_document
+
+    columns, types = ("a", "b", "c", "d", "e"), ("VARCHAR", "BOOLEAN", "DOUBLE", "JSON", "VARCHAR[]")
+    records = [{c: _json_value(v, t) for c, t, v in zip(columns, types, row)} for row in rows]
+    assert json_document(columns, types, rows) == json.dumps(records, indent=2, default=_default,
+                                                             ensure_ascii=False)
