@@ -22,8 +22,9 @@ engine's reload signature) are the same.
 
 Only tables whose rows are a function of their calls are kept: none with a rows function (Python code
 that may read anything, such as the clock or log files) in its chain of parents but those of
-``apigw_sql.derived``, which derive rows from a parent's row and their calls alone; none whose pushed ``param`` filters chose the calls (that
-choice depends on what else is cached), none whose fetch met a failure.
+``apigw_sql.derived``, which derive rows from a parent's row and their calls alone; none whose pushed
+``param`` filters chose the calls (that choice depends on what else is cached), none whose fetch met a
+failure.
 """
 from __future__ import annotations
 
