@@ -35,6 +35,7 @@ from typing import Any, Iterable, NamedTuple
 
 from .errors import ApigwSqlError
 from .private_files import DIR_MODE, cache_root, private_dir, write_private_atomically
+from .table_cache import file_identity
 
 FORMAT = 1
 # Files older than this (or than the TTL, when longer) are deleted by the first write of a process.
@@ -70,6 +71,7 @@ class Stored(NamedTuple):
 
     fetched_at: float
     answer: Any  # the pages, or ("error", code, message) for an expected error
+    file: list[int] | None = None  # the identity of the file it was read from (table_cache.file_identity)
 
 
 class Unstorable(ApigwSqlError, TypeError):
@@ -203,9 +205,9 @@ class CallCache:
                 pages = record["pages"]
                 if not isinstance(pages, list) or not all(isinstance(p, dict) for p in pages):
                     raise Refused("its pages are not a list of objects")
-                return Stored(fetched_at, pages)
+                return Stored(fetched_at, pages, file_identity(info))
             error = record["error"]
-            return Stored(fetched_at, ("error", str(error["code"]), str(error["message"])))
+            return Stored(fetched_at, ("error", str(error["code"]), str(error["message"])), file_identity(info))
         except Refused:
             raise
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -221,8 +223,10 @@ class CallCache:
               f"(delete {self.root} to start afresh; further refused files are not shown)", file=sys.stderr)
 
     # ---- writing ----------------------------------------------------------------------------
-    def put(self, key: tuple[str, ...], answer: Any, table: str) -> None:
-        """Keeps an answer (pages, or ("error", code, message)) fetched now; a write that fails is skipped."""
+    def put(self, key: tuple[str, ...], answer: Any, table: str) -> Stored | None:
+        """Keeps an answer (pages, or ("error", code, message)) fetched now; a write that fails is skipped.
+
+        Returns what was written (with the identity of the file), or None when nothing was."""
         record: dict[str, Any] = {"format": FORMAT, "key": list(key), "fetched_at": time.time(), "tables": [table]}
         try:
             if isinstance(answer, tuple):
@@ -231,14 +235,15 @@ class CallCache:
                 record["pages"] = _encode(answer)
             data = json.dumps(record, separators=(",", ":")).encode()
         except (Unstorable, ValueError):
-            return  # a stream (S3 GetObject) or a value JSON cannot hold: kept in memory only
+            return None  # a stream (S3 GetObject) or a value JSON cannot hold: kept in memory only
         path = self.path(key)
         try:
             self._sweep_once()
             private_dir(path.parent, owned=self.root.parent)
             write_private_atomically(path, data)
+            return Stored(record["fetched_at"], answer, file_identity(os.lstat(path)))
         except OSError:
-            return  # a full disk or a read-only home: the run goes on without keeping the answer
+            return None  # a full disk or a read-only home: the run goes on without keeping the answer
 
     def _sweep_once(self) -> None:
         """Deletes this user's cache files older than MAX_AGE (or the TTL) in every scope: once a process."""

@@ -124,6 +124,7 @@ class Connection:
         self.last_errors: list[FetchError] = []
         self._loaded: dict[str, frozenset] = {}  # table -> the cached calls its DuckDB copy was built from
         self._providers: dict[str, Any] = {}  # table -> the provider that made its DuckDB relation
+        self._plans = _plan_cache(self.catalog, options)  # analyses kept on disk (plan_cache.py); None when off
         self._declare_catalog()
 
     # ---- public API ------------------------------------------------------------------------
@@ -304,12 +305,17 @@ class Connection:
         return {name: sql for name, sql in rows}
 
     def _analyze(self, statement: str, depth: int = 0) -> dict[str, pushdown.TableUse]:
+        plans = self._plans if depth == 0 and self.pushdown_enabled else None
+        kept = plans.get(statement) if plans is not None else None
+        if kept is not None:
+            return kept
         try:
             trees = pushdown.parse(statement)
         except pushdown.SQLSyntaxError:
             return self._analyze_by_tokens(statement)
         uses: dict[str, pushdown.TableUse] = {}
         relations = self._relations()
+        catalog_only = True  # names nothing but catalog tables: the analysis holds whatever the session has
         for tree in trees:
             found = pushdown.analyze_statement(tree, self.catalog)
             if not self.pushdown_enabled:
@@ -318,6 +324,7 @@ class Connection:
                 name = ref.name
                 if name in self.catalog:
                     continue
+                catalog_only = False
                 if name in relations:
                     view_sql = relations[name]
                     if view_sql and depth < 8 and name not in self.catalog:
@@ -331,6 +338,8 @@ class Connection:
                 raise QueryError(self._unknown_table_message(name))
             for use in found.values():
                 _merge(uses, use)
+        if plans is not None and catalog_only:
+            plans.put(statement, uses)
         return uses
 
     def _resolve(self, uses: dict[str, pushdown.TableUse]) -> dict[str, pushdown.TableUse]:
@@ -521,6 +530,16 @@ class Connection:
                               + _comment_sql("TABLE", spec.name, spec.description))
         finally:
             self.duck.unregister("__apigw_sql_load")
+
+
+def _plan_cache(catalog: Catalog, options: ConnectionOptions) -> Any:
+    """The analyses kept on disk (plan_cache.PlanCache), or None when nothing is kept on disk."""
+    from .call_cache import disabled_by_environment
+    from .plan_cache import PlanCache
+
+    if not options.call_cache or disabled_by_environment():
+        return None
+    return PlanCache(catalog)
 
 
 def _merge(into: dict[str, pushdown.TableUse], use: pushdown.TableUse) -> None:

@@ -28,6 +28,7 @@ from .readonly import guard as _read_only_guard
 from .rowbuild import Columnar, arrow_table, build_rows, build_table, get_path, row_dicts
 from .accounts import ACCOUNTS_TABLE, AccountSelection, TargetResolver, configured_selection
 from .scheduler import Scheduler
+from .table_cache import Recording
 from .errors import ApigwSqlError, UserError
 
 # Fields some read-only calls return anyway (GetUsagePlanKeys lists each key's value): dropped from
@@ -312,6 +313,11 @@ class Fetcher:
         self._regions: dict[tuple[str, str], list[str]] = {}
         self._cache: dict[CallKey, CacheEntry] = {}
         self._disk = _disk_cache(self.config)  # answers of earlier runs; None when turned off
+        # call -> (stamp of its memory entry, time.time() it was fetched, its file's identity) for the answers
+        # that are those of a call-cache file: a table built only from such answers can be kept (table_cache.py)
+        self._disk_stamps: dict[CallKey, tuple[float, float, list[int]]] = {}
+        self._replayed: set[CallKey] = set()  # calls whose log records a kept table added (table_cache.py)
+        self._tables = _table_cache(self._disk)  # built tables on disk; None when the call cache is off
         self._unlogged: dict[CallKey, list[CallRecord]] = {}  # read from disk to plan a call, not used yet
         self._cache_tables: dict[CallKey, set[str]] = {}  # which tables read each cached call
         self._inflight: dict[CallKey, threading.Lock] = {}
@@ -503,14 +509,14 @@ class Fetcher:
                 with self._lock:
                     self._cache[key] = CacheEntry(stored_at=stamp, answer=error)
                 if self._disk is not None:
-                    self._disk.put(key, ("error", error.code, error.message), table)
+                    self._kept(key, stamp, self._disk.put(key, ("error", error.code, error.message), table))
                 query.touch(table, key, stamp)
                 raise
             stamp = time.monotonic()
             with self._lock:
                 self._cache[key] = CacheEntry(stored_at=stamp, answer=pages)
             if self._disk is not None:
-                self._disk.put(key, pages, table)
+                self._kept(key, stamp, self._disk.put(key, pages, table))
             query.touch(table, key, stamp)
             return pages
 
@@ -537,15 +543,25 @@ class Fetcher:
             answer = ExpectedError(answer[1], answer[2])
             records = [CallRecord(**record, items=0, error_code=answer.code, error_message=answer.message)]
         else:
-            records = [CallRecord(**record, items=_count_items(page)) for page in answer]
+            records = [CallRecord(**record, items=count_items(page)) for page in answer]
         entry = CacheEntry(stored_at=time.monotonic() - (time.time() - stored.fetched_at), answer=answer)
         with self._lock:
             self._cache[key] = entry
-            if log:
+            if stored.file is not None:
+                self._disk_stamps[key] = (entry.stored_at, stored.fetched_at, stored.file)
+            if key in self._replayed:
+                pass  # a kept table put its records in the log already
+            elif log:
                 self.log.extend(records)
             else:
                 self._unlogged[key] = records
         return entry
+
+    def _kept(self, key: CallKey, stamp: float, written: Any) -> None:
+        """Notes that the answer stored in memory at `stamp` is the one the call cache wrote (a Stored, or None)."""
+        if written is not None:
+            with self._lock:
+                self._disk_stamps[key] = (stamp, written.fetched_at, written.file)
 
     def _call_uncached(self, table: str, target: Target, service: str, region: str, operation: str,
                        params: dict[str, Any], query: QueryFetch,
@@ -592,7 +608,7 @@ class Fetcher:
             page.pop("ResponseMetadata", None)
             _scrub(service, operation, page)
             self._record(call.record(started_at=started_at, duration_ms=(time.monotonic() - started) * 1000,
-                                     items=_count_items(page), throttled_retries=outcome.attempts - 1))
+                                     items=count_items(page), throttled_retries=outcome.attempts - 1))
             query.tick(calls=1, throttled=outcome.throttled)
             pages.append(page)
             following = pager.next_params(call_params, page)
@@ -660,6 +676,13 @@ class Fetcher:
             if isinstance(produced, Columnar):
                 return build_table(spec, produced.items, {})
             return produced if hasattr(produced, "to_duckdb") else build_rows(spec, produced, {})
+        kept, recording = None, None
+        if self._tables is not None and self._tables.cacheable(self, spec, constraints):
+            kept = self._tables.key(self, spec, constraints, bounds, query)
+            stored = self._tables.load(self, kept, query)
+            if stored is not None:
+                return stored
+            query = recording = Recording(query)  # type: ignore[assignment]
         wanted_regions = constraints.get("region")
         wanted_accounts = constraints.get("account_id")  # other accounts are neither assumed into nor called
         targets = self.targets(wanted_accounts)
@@ -707,7 +730,10 @@ class Fetcher:
             import pyarrow as pa
 
             return pa.concat_tables([arrow_table(spec, part) for part in parts])
-        return [row for part in parts for row in part]
+        rows = [row for part in parts for row in part]
+        if kept is not None and recording is not None:
+            self._tables.store(self, spec, kept, recording, rows)  # type: ignore[union-attr]
+        return rows
 
     def _param_calls(self, spec: TableSpec, target: Target, region: str, parent: dict[str, Any] | None,
                      param_values: list[tuple[str | None, list[str]]]) -> list[dict[str, Any]]:
@@ -835,6 +861,13 @@ def _done(value: Any) -> Future:
     future: Future = Future()
     future.set_result(value)
     return future
+
+
+def _table_cache(disk: Any) -> Any:
+    """The built tables kept beside the call cache (table_cache.TableCache), or None without a call cache."""
+    from .table_cache import TableCache
+
+    return None if disk is None else TableCache(disk)
 
 
 def _disk_cache(config: FetchConfig) -> Any:
@@ -1049,7 +1082,7 @@ def _items(pages: list[dict[str, Any]], path: str | None, context: dict[str, Any
     return items
 
 
-def _count_items(page: dict[str, Any]) -> int:
+def count_items(page: dict[str, Any]) -> int:
     for value in page.values():
         if isinstance(value, list):
             return len(value)

@@ -114,6 +114,8 @@ def arrow_table(spec: TableSpec, rows: Any) -> Any:
 
     if isinstance(rows, pa.Table):
         return rows
+    if getattr(rows, "arrow", None) is not None:  # rows kept on disk with the table they came from (table_cache.py)
+        return rows.arrow
     return pa.table({c.name: pa.array([r.get(c.name) for r in rows], type=COLUMN_TYPES[c.type].arrow()) for c in spec.columns})
 
 

@@ -8,14 +8,17 @@ Builds the estate in an in-process sandbox straight through moto's backends (an 
 would take minutes at the sandbox's ~170 calls/s): REST APIs with one GET method on the root and one
 stage, HTTP APIs with one stage, spread over us-east-1 and eu-west-1. Then runs `apigw-sql check all`
 as a user would, in a new process each time, against that sandbox with a cache folder of its own: once
-cold (every call made, the answers kept on disk), then warm. For each run it prints the calls the
-sandbox answered (0 when warm), the wall and CPU seconds of the process, and the cache's size on disk.
+cold (every call made, the answers and the tables built from them kept on disk), then warm. For each run
+it prints the calls the sandbox answered (0 when warm), the wall and CPU seconds of the process, whether
+its findings are those of the cold run (a reason's "before <minute> UTC" stamp aside: it is the clock's),
+and the cache's size on disk (call files and kept tables).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -77,9 +80,18 @@ class RequestCounter:
         app.handle = counted
 
 
-def cache_size(home: Path) -> tuple[int, int]:
-    files = [p for p in (home / "apigw-sql" / "calls").rglob("*") if p.is_file()]
+def cache_size(home: Path, pattern: str = "*.json") -> tuple[int, int]:
+    files = [p for p in (home / "apigw-sql" / "calls").rglob(pattern) if p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
+
+
+_MINUTE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+
+
+def judged(findings: list[dict]) -> list[str]:
+    """The findings as comparable text: the minute a reason was written at (metrics' windows) left out."""
+    return sorted(json.dumps({**f, "reason": _MINUTE.sub("<minute> UTC", f.get("reason") or "")}, sort_keys=True)
+                  for f in findings)
 
 
 def run_check(sandbox: Sandbox, home: Path, counter: RequestCounter) -> dict[str, float]:
@@ -97,7 +109,7 @@ def run_check(sandbox: Sandbox, home: Path, counter: RequestCounter) -> dict[str
     findings = json.loads(done.stdout)
     return {"calls": counter.count - before_calls, "wall": wall,
             "cpu": (after_cpu.ru_utime - before_cpu.ru_utime) + (after_cpu.ru_stime - before_cpu.ru_stime),
-            "findings": len(findings) if isinstance(findings, list) else len(findings.get("findings", []))}
+            "findings": judged(findings)}
 
 
 def main() -> int:
@@ -114,12 +126,19 @@ def main() -> int:
         counter = RequestCounter(sandbox)
         runs = [("cold", run_check(sandbox, home, counter))]
         files, size = cache_size(home)
+        tables, table_bytes = cache_size(home, "*.arrow")
         runs += [(f"warm {n + 1}", run_check(sandbox, home, counter)) for n in range(args.warm)]
-        print("| run | calls | wall s | CPU s | findings |")
-        print("|---|---|---|---|---|")
+        cold = runs[0][1]["findings"]
+        print("| run | calls | wall s | CPU s | findings | as cold |")
+        print("|---|---|---|---|---|---|")
         for name, run in runs:
-            print(f"| {name} | {run['calls']} | {run['wall']:.2f} | {run['cpu']:.2f} | {run['findings']} |")
-        print(f"call cache on disk after the cold run: {files} files, {size / 1e6:.1f} MB")
+            print(f"| {name} | {run['calls']} | {run['wall']:.2f} | {run['cpu']:.2f} | {len(run['findings'])} | "
+                  f"{'yes' if run['findings'] == cold else 'NO'} |")
+        print(f"call cache on disk after the cold run: {files} files, {size / 1e6:.1f} MB, and {tables} kept "
+              f"tables, {table_bytes / 1e6:.1f} MB")
+        if any(run["findings"] != cold for _, run in runs):
+            print("a warm run's findings differ from the cold run's", file=sys.stderr)
+            return 1
     return 0
 
 

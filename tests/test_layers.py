@@ -41,6 +41,8 @@ LAYERS: dict[str, int] = {
     "apigw_sql.interval_text": CORE,
     "apigw_sql.private_files": CORE,
     "apigw_sql.call_cache": CORE,
+    "apigw_sql.table_cache": CORE,
+    "apigw_sql.plan_cache": CORE,
     "apigw_sql.atomic_file": CORE,
     "apigw_sql.userconfig": CORE,
     "apigw_sql.snapshot_files": CORE,  # the snapshot contract the engine opens (--snapshot)

@@ -31,7 +31,7 @@ from typing import Any
 from ..catalog import ColumnSpec
 from ..cloudtrail.layout import parse_time
 from ..cloudtrail.log_files import LogSourceError, report_problem
-from ..cloudtrail.log_files import cache_root as log_cache_root
+from ..private_files import cache_root as log_cache_root
 from ..cloudtrail.log_files import configured_sources as log_sources
 from ..cloudtrail.record_sql import empty_select, replace_relation, sql_string
 from ..fetch import CallFailed, CallRecord, CredentialsError, ExpectedError
