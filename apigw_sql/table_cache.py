@@ -110,6 +110,12 @@ class Recording:
         self.failed = True
         self.query.error(err)
 
+    def account_errors(self, errors: Any) -> None:
+        errors = list(errors)
+        if errors:  # an account that cannot be read: the table misses its rows, so it is not kept
+            self.failed = True
+        self.query.account_errors(errors)
+
     def tick(self, calls: int = 0, cache_hits: int = 0, throttled: int = 0) -> None:
         self.query.tick(calls, cache_hits, throttled)
 

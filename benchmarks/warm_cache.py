@@ -106,10 +106,42 @@ def run_check(sandbox: Sandbox, home: Path, counter: RequestCounter) -> dict[str
     after_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"check all failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    if not done.stdout.strip():
+        raise SystemExit(f"check all printed nothing ({done.returncode}): {done.stderr.strip()[-2000:]}")
     findings = json.loads(done.stdout)
     return {"calls": counter.count - before_calls, "wall": wall,
             "cpu": (after_cpu.ru_utime - before_cpu.ru_utime) + (after_cpu.ru_stime - before_cpu.ru_stime),
             "findings": judged(findings)}
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def run_snapshot(sandbox: Sandbox, home: Path, counter: RequestCounter, out: Path) -> dict[str, float]:
+    """`apigw-sql collect --out OUT` (from the warm cache) then `check all --snapshot OUT`, each in a new
+    process: calls, seconds and the snapshot's size on disk."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(home)}
+    before = counter.count
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "apigw_sql.cli", "collect", "--endpoint-url", sandbox.endpoint_url,
+                           "--regions", ",".join(REGIONS), "--no-rate-limit", "--out", str(out)],
+                          env=env, capture_output=True, text=True)
+    collected = time.monotonic() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"collect failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    calls = counter.count - before
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "apigw_sql.cli", "check", "all", "--snapshot", str(out),
+                           "--output", "json"], env=env, capture_output=True, text=True)
+    checked = time.monotonic() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"check --snapshot failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return {"calls": calls, "collect": collected, "check": checked, "bytes": folder_size(out),
+            "findings": len(json.loads(done.stdout))}
 
 
 def main() -> int:
@@ -136,6 +168,11 @@ def main() -> int:
                   f"{'yes' if run['findings'] == cold else 'NO'} |")
         print(f"call cache on disk after the cold run: {files} files, {size / 1e6:.1f} MB, and {tables} kept "
               f"tables, {table_bytes / 1e6:.1f} MB")
+        for name in ("snapshot.duckdb", "snapshot-parquet"):
+            snap = run_snapshot(sandbox, home, counter, home / name)
+            print(f"snapshot {name}: collect {snap['collect']:.1f} s wall ({snap['calls']} calls), "
+                  f"{snap['bytes'] / 1e6:.1f} MB on disk; check all --snapshot {snap['check']:.1f} s wall, "
+                  f"{snap['findings']} findings")
         if any(run["findings"] != cold for _, run in runs):
             print("a warm run's findings differ from the cold run's", file=sys.stderr)
             return 1

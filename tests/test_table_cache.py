@@ -149,3 +149,19 @@ def test_a_tampered_table_file_is_refused_with_one_warning_and_the_table_rebuilt
     assert second.fetcher._tables.refused >= 1
     warnings = [line for line in capfd.readouterr().err.splitlines() if "table cache file" in line]
     assert len(warnings) == 1 and "the table is built from its calls" in warnings[0]
+
+
+def test_a_table_build_reports_to_its_query_whatever_the_query_is_told() -> None:
+    """A table build stands in for its query (table_cache.Recording): every report a fetch may make to a
+    query (an account it could not read included) must reach the query through it."""
+    from apigw_sql.fetch import FetchError, QueryFetch
+    from apigw_sql.table_cache import Recording
+
+    reports = {name for name in vars(QueryFetch) if not name.startswith("_") and callable(getattr(QueryFetch, name))}
+    assert reports <= {name for name in dir(Recording) if not name.startswith("_")}
+    query = QueryFetch()
+    build = Recording(query)
+    failure = FetchError(table="(accounts)", account_id="210987654321", region="us-east-1", operation="AssumeRole",
+                         code="AccessDenied", message="not trusted")
+    build.account_errors([failure])
+    assert query.errors == [failure] and build.failed
