@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from .errors import ApigwSqlError
-from .private_files import DIR_MODE, cache_root, private_dir, write_private_atomically
+from .private_files import DIR_MODE, UntrustedFile, cache_root, private_dir, read_private, write_private_atomically
 from .table_cache import file_identity
 
 FORMAT = 1
@@ -173,23 +173,9 @@ class CallCache:
 
     def _read(self, path: Path, key: tuple[str, ...]) -> Stored:
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
-            raise
-        except OSError as exc:  # a symbolic link (ELOOP), a file we may not read
-            raise Refused(f"it cannot be opened safely ({exc.strerror})") from None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise Refused("it is not a regular file")
-            if info.st_uid != os.geteuid():
-                raise Refused("it is not yours")
-            if info.st_mode & 0o022:
-                raise Refused(f"it is writable by others (mode {stat.S_IMODE(info.st_mode):o})")
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = fh.read()
-        finally:
-            os.close(fd)
+            data, info = read_private(path)
+        except UntrustedFile as why:
+            raise Refused(str(why)) from None
         try:
             self._check_folders(path.parent)
         except OSError as exc:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pushdown
-from .private_files import DIR_MODE, cache_root, private_dir, write_private_atomically
+from .private_files import DIR_MODE, UntrustedFile, cache_root, private_dir, read_private, write_private_atomically
 
 FORMAT = 1
 _ANALYSER_MODULES = ("pushdown.py", "engine.py", "plan_cache.py")
@@ -52,17 +52,9 @@ class PlanCache:
         """The kept analysis of `statement` (fresh objects: the caller may change them), or None."""
         path = self._path(statement)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
+            data, _ = read_private(path)
+        except (OSError, UntrustedFile):
             return None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
-                return None
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = fh.read()
-        finally:
-            os.close(fd)
         if not self._folders_trusted():
             return None
         try:

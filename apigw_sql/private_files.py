@@ -13,6 +13,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from .errors import ApigwSqlError
+
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -87,3 +89,31 @@ def cache_root(kind: str = "cloudtrail") -> Path:
     ``calls``): under $XDG_CACHE_HOME/apigw-sql, else ~/.cache/apigw-sql."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "apigw-sql" / kind
+
+
+class UntrustedFile(ApigwSqlError, ValueError):
+    """A kept file that someone else could have written; the message says why."""
+
+
+def read_private(path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes (and the status, for its identity) of a file only this user could have written: opened without following a symbolic link,
+    a regular file, owned by the user and writable by nobody else (the folders above are the caller's to
+    check). Raises FileNotFoundError when it is missing, UntrustedFile otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # a symbolic link (ELOOP), a file we may not read
+        raise UntrustedFile(f"it cannot be opened safely ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UntrustedFile("it is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise UntrustedFile("it is not yours")
+        if info.st_mode & 0o022:
+            raise UntrustedFile(f"it is writable by others (mode {stat.S_IMODE(info.st_mode):o})")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(), info
+    finally:
+        os.close(fd)

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApigwSqlError
-from .private_files import private_dir, write_private_atomically
+from .private_files import UntrustedFile, private_dir, read_private, write_private_atomically
 
 if TYPE_CHECKING:
     from .call_cache import CallCache
@@ -213,23 +213,9 @@ class TableCache:
         import pyarrow as pa
 
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
-            raise
-        except OSError as exc:  # a symbolic link (ELOOP), a file we may not read
-            raise Refused(f"it cannot be opened safely ({exc.strerror})") from None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise Refused("it is not a regular file")
-            if info.st_uid != os.geteuid():
-                raise Refused("it is not yours")
-            if info.st_mode & 0o022:
-                raise Refused(f"it is writable by others (mode {stat.S_IMODE(info.st_mode):o})")
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = fh.read()
-        finally:
-            os.close(fd)
+            data, _ = read_private(path)
+        except UntrustedFile as why:
+            raise Refused(str(why)) from None
         try:
             self.calls._check_folders(path.parent)
         except OSError as exc:
