@@ -321,8 +321,12 @@ def run_controls(con: Any, selection: Iterable[str | Control] | None = None,
     # A run that read only local data never asked AWS who it is: its accounts are those of the data.
     accounts = {t.account_id for t in (con.fetcher.known_targets() if engine is None else [])} or \
         {f.account_id for r in results for f in r.findings if f.account_id and f.status != "error"}
+    # An account that could not be reached is said once, as query says it, besides its error findings.
+    unreachable = {err.line().removeprefix("warning: "): None for err in fetched_errors
+                   if err.table == ACCOUNTS_TABLE}
     return Report(results=results, started_at=started_at, elapsed=time.monotonic() - started,
-                  api_calls=sum(1 for rec in log if not rec.cached), accounts=sorted(accounts), regions=regions, tables=needed, variables=values)
+                  api_calls=sum(1 for rec in log if not rec.cached), accounts=sorted(accounts), regions=regions,
+                  tables=needed, variables=values, warnings=list(unreachable))
 
 
 def _check_variables_apart(controls: Sequence[Control], values: dict[str, Any]) -> None:
