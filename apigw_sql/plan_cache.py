@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pushdown
-from .private_files import DIR_MODE, UntrustedFile, cache_root, private_dir, read_private, write_private_atomically
+from .private_files import DIR_MODE, UntrustedFile, cache_root, source_digest, private_dir, read_private, write_private_atomically
 
 FORMAT = 1
 _ANALYSER_MODULES = ("pushdown.py", "engine.py", "plan_cache.py")
@@ -31,15 +31,8 @@ class PlanCache:
     """The kept analyses for one catalogue."""
 
     def __init__(self, catalog: Any):
-        from . import __version__
         self.folder = cache_root("plans")
-        salt = hashlib.sha256(__version__.encode())
-        here = Path(__file__).parent
-        for name in _ANALYSER_MODULES:
-            try:
-                salt.update((here / name).read_bytes())
-            except OSError:
-                salt.update(b"?")
+        salt = hashlib.sha256(source_digest(_ANALYSER_MODULES).encode())
         specs = [dataclasses.asdict(catalog[name]) for name in sorted(catalog)]
         salt.update(json.dumps(specs, sort_keys=True, default=_plain).encode())
         self._salt = salt.hexdigest()

@@ -8,6 +8,7 @@ the base folders too) and tightens the folders apigw-sql owns (the ones passed a
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -117,3 +118,18 @@ def read_private(path: Path) -> tuple[bytes, os.stat_result]:
             return fh.read(), info
     finally:
         os.close(fd)
+
+
+def source_digest(modules: tuple[str, ...]) -> str:
+    """A digest of the tool's version and of the source of these modules of the package: what a kept file
+    built by that code is keyed by, so that a changed tool never reads what an older one kept."""
+    from . import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    here = Path(__file__).parent
+    for name in modules:
+        try:
+            digest.update((here / name).read_bytes())
+        except OSError:
+            digest.update(b"?")
+    return digest.hexdigest()

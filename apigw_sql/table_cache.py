@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApigwSqlError
-from .private_files import UntrustedFile, private_dir, read_private, write_private_atomically
+from .private_files import UntrustedFile, private_dir, source_digest, read_private, write_private_atomically
 
 if TYPE_CHECKING:
     from .call_cache import CallCache
@@ -60,16 +60,7 @@ def code_digest() -> str:
     """A digest of the tool's version and the source of the modules that build rows (read once a process)."""
     global _code_digest
     if _code_digest is None:
-        from . import __version__
-
-        digest = hashlib.sha256(__version__.encode())
-        here = Path(__file__).parent
-        for name in _ROW_MODULES:
-            try:
-                digest.update((here / name).read_bytes())
-            except OSError:
-                digest.update(b"?")
-        _code_digest = digest.hexdigest()
+        _code_digest = source_digest(_ROW_MODULES)
     return _code_digest
 
 

@@ -71,3 +71,12 @@ def private_cache_home(tmp_path_factory) -> Iterator["object"]:
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
+
+
+@pytest.fixture()
+def cache_home(tmp_path, monkeypatch):
+    """An empty $XDG_CACHE_HOME of this test's own, with the disk caches on (the suite keeps them off)."""
+    home = tmp_path / "cache-home"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    monkeypatch.delenv("APIGW_SQL_NO_CACHE", raising=False)
+    return home

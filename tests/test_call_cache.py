@@ -15,15 +15,6 @@ import pytest
 QUERY = "SELECT api_id, name, created_date, region FROM aws_api_gateway_rest_api ORDER BY api_id"
 
 
-@pytest.fixture()
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty $XDG_CACHE_HOME of this test's own, with the call cache on (conftest turns it off)."""
-    home = tmp_path / "cache-home"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
-    monkeypatch.delenv("APIGW_SQL_NO_CACHE", raising=False)
-    return home
-
-
 def calls(con) -> list:
     """The calls a session made (its fetch log less the answers reused from disk, the session's own included)."""
     return [record for record in con.fetch_log if not record.cached]

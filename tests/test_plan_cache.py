@@ -13,14 +13,6 @@ STATEMENT = ("SELECT s.stage_name FROM aws_api_gateway_stage s JOIN aws_api_gate
              "WHERE a.region IN ('us-east-1', 'eu-west-1') AND a.name = getvariable('wanted')")
 
 
-@pytest.fixture()
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cache-home"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
-    monkeypatch.delenv("APIGW_SQL_NO_CACHE", raising=False)
-    return home
-
-
 def plans(home: Path) -> list[Path]:
     return sorted((home / "apigw-sql" / "plans").glob("*.json"))
 

@@ -14,15 +14,6 @@ TABLES = ("aws_api_gateway_rest_api", "aws_api_gateway_stage", "aws_api_gateway_
           "aws_api_gateway_method_setting", "aws_api_gatewayv2_api", "aws_api_gatewayv2_route")
 
 
-@pytest.fixture()
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty $XDG_CACHE_HOME of this test's own, with the call cache on (conftest turns it off)."""
-    home = tmp_path / "cache-home"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
-    monkeypatch.delenv("APIGW_SQL_NO_CACHE", raising=False)
-    return home
-
-
 def table_files(home: Path) -> list[Path]:
     return sorted((home / "apigw-sql" / "calls").rglob("_tables/*.arrow"))
 
