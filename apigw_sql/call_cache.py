@@ -26,7 +26,6 @@ import json
 import os
 import re
 import stat
-import sys
 import threading
 import time
 from datetime import datetime
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from .errors import ApigwSqlError
-from .private_files import DIR_MODE, UntrustedFile, cache_root, private_dir, read_private, write_private_atomically
+from .private_files import DIR_MODE, RefusalNotice, UntrustedFile, cache_root, private_dir, read_private, write_private_atomically
 from .table_cache import file_identity
 
 FORMAT = 1
@@ -123,9 +122,8 @@ class CallCache:
         self.refresh = refresh      # True: never read, only write (--refresh)
         self._lock = threading.Lock()
         self._trusted: set[Path] = set()  # folders checked this process
-        self._warned = False
         self._swept = False
-        self.refused = 0
+        self._notice = RefusalNotice("call cache file", "the call is made live", root)
 
     # ---- paths ------------------------------------------------------------------------------
     def path(self, key: tuple[str, ...]) -> Path:
@@ -200,13 +198,12 @@ class CallCache:
             raise Refused("it does not parse") from None
 
     def _refuse(self, path: Path, why: str) -> None:
-        with self._lock:
-            self.refused += 1
-            if self._warned:
-                return
-            self._warned = True
-        print(f"warning: the call cache file {path} is not used: {why}; the call is made live "
-              f"(delete {self.root} to start afresh; further refused files are not shown)", file=sys.stderr)
+        self._notice.refuse(path, why)
+
+    @property
+    def refused(self) -> int:
+        """Files refused so far by this cache."""
+        return self._notice.count
 
     # ---- writing ----------------------------------------------------------------------------
     def put(self, key: tuple[str, ...], answer: Any, table: str) -> Stored | None:

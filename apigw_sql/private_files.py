@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
+import threading
 import tempfile
 from pathlib import Path
 
@@ -133,3 +135,22 @@ def source_digest(modules: tuple[str, ...]) -> str:
         except OSError:
             digest.update(b"?")
     return digest.hexdigest()
+
+
+class RefusalNotice:
+    """Counts the kept files of one kind refused, and says so on stderr for the first one only."""
+
+    def __init__(self, what: str, instead: str, root: Path):
+        self.what = what        # "call cache file"
+        self.instead = instead  # what is done instead: "the call is made live"
+        self.root = root        # the folder to delete to start afresh
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def refuse(self, path: Path, why: str) -> None:
+        with self._lock:
+            self.count += 1
+            if self.count > 1:
+                return
+        print(f"warning: the {self.what} {path} is not used: {why}; {self.instead} "
+              f"(delete {self.root} to start afresh; further refused files are not shown)", file=sys.stderr)

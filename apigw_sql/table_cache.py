@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import stat
-import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApigwSqlError
-from .private_files import UntrustedFile, private_dir, source_digest, read_private, write_private_atomically
+from .private_files import RefusalNotice, UntrustedFile, private_dir, source_digest, read_private, write_private_atomically
 
 if TYPE_CHECKING:
     from .call_cache import CallCache
@@ -137,13 +136,12 @@ class TableCache:
         self.calls = calls
         self.folder = calls.folder / FOLDER
         self._lock = threading.Lock()
-        self._warned = False
         self._swept = False
+        self._notice = RefusalNotice("table cache file", "the table is built from its calls", calls.root)
         # call -> its pages' item counts (or its expected error) for calls whose answers a loaded table stood for
         self._summaries: dict[Any, Any] = {}
         self.loaded = 0   # tables answered from disk this process
         self.stored = 0
-        self.refused = 0
 
     # ---- what a table is keyed by ------------------------------------------------------------
     def cacheable(self, fetcher: Fetcher, spec: TableSpec, constraints: dict[str, set[str]]) -> bool:
@@ -292,13 +290,12 @@ class TableCache:
         query.tick(cache_hits=len(calls))
 
     def _refuse(self, path: Path, why: str) -> None:
-        with self._lock:
-            self.refused += 1
-            if self._warned:
-                return
-            self._warned = True
-        print(f"warning: the table cache file {path} is not used: {why}; the table is built from its calls "
-              f"(delete {self.calls.root} to start afresh; further refused files are not shown)", file=sys.stderr)
+        self._notice.refuse(path, why)
+
+    @property
+    def refused(self) -> int:
+        """Files refused so far by this cache."""
+        return self._notice.count
 
     # ---- writing ----------------------------------------------------------------------------
     def store(self, fetcher: Fetcher, spec: TableSpec, key: str, recording: Recording, rows: Any) -> None:
