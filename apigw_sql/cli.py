@@ -352,28 +352,9 @@ def _cancel(done: threading.Event, outcome: dict[str, Any]) -> NoReturn:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "query":
-        return cmd_query(args)
-    if args.command == "tables":
-        return cmd_tables(args)
-    if args.command == "inspect":
-        return cmd_inspect(args)
-    if args.command == "sandbox":
-        return cmd_sandbox(args)
-    if args.command == "demo":
-        return cmd_demo(args)
-    if args.command == "shell":
-        return cmd_shell(args)
-    if args.command == "check":
-        return cmd_check(args)
-    if args.command == "benchmarks":
-        return cmd_benchmarks(args)
-    if args.command == "collect":
-        return cmd_collect(args)
-    if args.command == "diff":
-        return cmd_diff(args)
-    if args.command == "controls":
-        return cmd_controls(args)
+    command = _COMMANDS.get(args.command)
+    if command is not None:
+        return command(args)
     raise UsageError(f"unknown command {args.command!r}: see apigw-sql --help")
 
 
@@ -703,6 +684,14 @@ def _control_detail(control: Any, fmt: str) -> int:
              for k, v in record.items()]
     print(render(list(record), types, [tuple(record.values())], fmt))
     return 0
+
+
+# Each subcommand and the function that runs it.
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "query": cmd_query, "tables": cmd_tables, "inspect": cmd_inspect, "sandbox": cmd_sandbox, "demo": cmd_demo,
+    "shell": cmd_shell, "check": cmd_check, "benchmarks": cmd_benchmarks, "collect": cmd_collect,
+    "diff": cmd_diff, "controls": cmd_controls,
+}
 
 
 if __name__ == "__main__":
